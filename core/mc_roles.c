@@ -5,10 +5,14 @@
 
 extern const mc_role_t mc_role_member_master;
 extern const mc_role_t mc_role_member_client;
+extern const mc_role_t mc_role_store_master;
+extern const mc_role_t mc_role_store_client;
 
 static const mc_role_t *const roles[] = {
     &mc_role_member_master,
     &mc_role_member_client,
+    &mc_role_store_master,
+    &mc_role_store_client,
     NULL,
 };
 

@@ -33,7 +33,8 @@ char *mc_strdup(const char *s)
 char *mc_strndup(const char *s, size_t n)
 {
     char *p = mc_malloc(n + 1);
-    memcpy(p, s, n);
+    if (n)
+        memcpy(p, s, n);
     p[n] = '\0';
     return p;
 }

@@ -62,36 +62,52 @@ const char *mc_conf_str(const mc_conf_t *c, const char *key, const char *def)
 
 bool mc_parse_u64(const char *s, uint64_t *out)
 {
-    if (!s || !*s || *s == '-' || *s == '+')
+    /* Digits only: no sign, spaces, hex or silent overflow (strtoull takes all four). */
+    if (!s || !*s)
         return false;
-    char *end;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (*end)
-        return false;
+    uint64_t v = 0;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9')
+            return false;
+        uint64_t d = (uint64_t)(*s - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return false;
+        v = v * 10 + d;
+    }
     *out = v;
     return true;
 }
 
-/* Number followed by an optional unit from the table; rejects overflow. */
+/* "<digits>[.<digits>]<unit>" with the unit from the table (or none:
+ * bare_mult). Strict on purpose: no sign, spaces, hex, exponent, nan/inf. */
 static bool parse_scaled(const char *s, const char *const units[], const uint64_t mult[],
                          size_t nunits, uint64_t bare_mult, uint64_t *out)
 {
-    if (!s || !*s || *s == '-' || *s == '+')
+    if (!s)
         return false;
-    char *end;
-    double v = strtod(s, &end);
-    if (end == s || v < 0)
+    const char *p = s;
+    while (*p >= '0' && *p <= '9')
+        p++;
+    if (p == s)
         return false;
+    if (*p == '.') {
+        const char *f = ++p;
+        while (*p >= '0' && *p <= '9')
+            p++;
+        if (p == f)
+            return false;
+    }
     uint64_t m = bare_mult;
-    if (*end) {
+    if (*p) {
         size_t i;
         for (i = 0; i < nunits; i++)
-            if (strcasecmp(end, units[i]) == 0)
+            if (strcasecmp(p, units[i]) == 0)
                 break;
         if (i == nunits)
             return false;
         m = mult[i];
     }
+    double v = strtod(s, NULL); /* s..p is a plain decimal: strtod is exact enough */
     double r = v * (double)m;
     if (r >= 18446744073709551615.0)
         return false;

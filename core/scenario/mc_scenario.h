@@ -27,6 +27,13 @@ typedef struct mc_net_model {
     double reorder;         /* probability a frame skips the in-order queue */
 } mc_net_model_t;
 
+/* The default model: latency 50us, no jitter, infinite bandwidth, no
+ * loss/dup/reorder. A scenario's "network" object overrides field by field. */
+void mc_net_model_default(mc_net_model_t *m);
+
+/* to_ns of an expectation window that runs to the end of the run. */
+#define MC_SCN_END UINT64_MAX
+
 typedef struct mc_scn_node {
     char *name;     /* unique; "c" with count 3 expands to c1, c2, c3 */
     char *role;     /* mc_role_find() name */
@@ -62,7 +69,10 @@ typedef struct mc_scn_fault {
     uint32_t nic;
     double rate;
     uint64_t step_ns;
-    mc_net_model_t net;      /* MC_FAULT_NET */
+    mc_net_model_t net;      /* MC_FAULT_NET: the whole model in force from
+                                at_ns (earlier "net" faults and the top-level
+                                model filled in for fields the fault omits) */
+    size_t index;            /* position in the file's "faults", for messages */
 } mc_scn_fault_t;
 
 /* A workload command for a node's role (mc_role_t.command). */
@@ -73,6 +83,7 @@ typedef struct mc_scn_cmd {
     mc_conf_t args;
     uint32_t repeat;      /* run this many times (default 1) */
     uint64_t every_ns;    /* spacing between repeats */
+    size_t index;         /* position in the file's "workload", for messages */
 } mc_scn_cmd_t;
 
 typedef enum mc_expect_kind {
@@ -87,16 +98,16 @@ typedef struct mc_scn_expect {
     char *node;         /* NULL = any node */
     mc_conf_t fields;   /* every listed field must match exactly */
     uint64_t from_ns;   /* default 0 */
-    uint64_t to_ns;     /* default end of run */
+    uint64_t to_ns;     /* inclusive; default MC_SCN_END (end of run) */
     uint64_t min;       /* default 1 */
     uint64_t max;       /* default UINT64_MAX */
-    mc_expect_kind_t kind;
-    char *text;         /* human description for reports */
+    mc_expect_kind_t kind; /* default: liveness if only a lower bound, else safety */
+    char *text;         /* human description for reports; "" if none, never NULL */
 } mc_scn_expect_t;
 
 typedef struct mc_scenario {
     char *name;
-    char *description;
+    char *description;       /* "" if none, never NULL */
     uint64_t duration_ns;
     uint64_t seed;           /* default seed when none is given */
     mc_net_model_t net;
@@ -104,28 +115,49 @@ typedef struct mc_scenario {
     mc_scn_fault_t *faults;  size_t nfaults;  /* sorted by at_ns, stable */
     mc_scn_cmd_t *cmds;      size_t ncmds;    /* sorted by at_ns, stable */
     mc_scn_expect_t *expects; size_t nexpects;
+    char *file;              /* the label given to parse, for messages */
+    bool resolved;           /* mc_scenario_resolve() done */
 } mc_scenario_t;
 
-/* Parse JSON text. On error returns MC_INVALID_PARAMS and writes
- * "<file>: <field path>: <problem>" into err (file = label for messages). */
+/* Parse JSON text (len bytes; no terminating NUL needed). On error returns
+ * MC_INVALID_PARAMS, leaves *out zeroed (nothing to free) and writes
+ * "<file>: <field path>: <problem>" into err (file = label for messages;
+ * NULL = "<scenario>"). Format and every check: scenarios/README.md.
+ * Threads: cJSON records its last parse error in a process global, so
+ * parse from one thread at a time. */
 mc_status_t mc_scenario_parse(const char *json, size_t len, const char *file, mc_scenario_t *out,
                               char *err, size_t errlen);
 void mc_scenario_free(mc_scenario_t *s);
 const mc_scn_node_t *mc_scenario_node(const mc_scenario_t *s, const char *name);
 const char *mc_fault_kind_name(mc_fault_kind_t k);
+/* Inverse of mc_fault_kind_name ("crash", "nic_down", ...); false if unknown. */
+bool mc_fault_kind_from_name(const char *name, mc_fault_kind_t *out);
+const char *mc_expect_kind_name(mc_expect_kind_t k); /* "safety", "liveness" */
 
-/* Substitute ${node.addr} / ${node.name} in every node conf and command
- * argument. addr_of(name) returns the world-assigned address. */
+/* Human-readable duration: "0s", "14s", "14.25s", "1.5ms", "20us", "7ns".
+ * Exact (no rounding); returns buf. 32 bytes always suffice. */
+char *mc_duration_fmt(uint64_t ns, char *buf, size_t buflen);
+/* Bandwidth "10Gbit", "1Gbps", "100Mbit/s", "1GB/s", "512MiB/s", "0"
+ * (= infinite) into bits/s. Lower-case b = bits, upper-case B = bytes. */
+bool mc_parse_bandwidth_bps(const char *s, uint64_t *out_bps);
+
+/* Substitute ${node.addr} / ${node.name} in every node conf, command
+ * argument and expectation field ("$${" is a literal "${"), and set each
+ * node's implicit conf key "addr". addr_of(name) returns the world-assigned
+ * address (NULL = none, an error). References were validated by parse, so
+ * only a missing address can fail here. A second call is a no-op. */
 mc_status_t mc_scenario_resolve(mc_scenario_t *s, const char *(*addr_of)(void *ctx, const char *node),
                                 void *ctx, char *err, size_t errlen);
 
 /* ---- trace records and expectation checking (shared by sim and hw) ---- */
 
+/* Trace fields are "k=v k=v": keys and values without spaces, or values in
+ * double quotes with \" and \\ escapes (k="a b"). */
 typedef struct mc_trace_rec {
     uint64_t t_ns;
-    char *node;
-    char *event;
-    char *fields; /* "k=v k=v" */
+    char *node;   /* node, event and fields share one allocation owned by */
+    char *event;  /* the log (node is its start): add records only with */
+    char *fields; /* mc_trace_log_add / mc_trace_parse_line */
 } mc_trace_rec_t;
 
 typedef struct mc_trace_log {
@@ -137,20 +169,30 @@ void mc_trace_log_init(mc_trace_log_t *l);
 void mc_trace_log_free(mc_trace_log_t *l);
 void mc_trace_log_add(mc_trace_log_t *l, uint64_t t_ns, const char *node, const char *event,
                       const char *fields);
-/* Parse one line "@trace <t_ns> <node> <event> <fields...>"; false if not one. */
+/* Parse one line "@trace <t_ns> <node> <event> <fields...>" (a trailing
+ * "\n" or "\r\n" is ignored) and append it to l; false (l untouched) if
+ * the line is not one. */
 bool mc_trace_parse_line(const char *line, mc_trace_log_t *l);
-/* Value of field key in "k=v k=v" into buf; false if absent. */
+/* Format one such line (no newline) with snprintf semantics. */
+int mc_trace_fmt_line(char *buf, size_t buflen, uint64_t t_ns, const char *node, const char *event,
+                      const char *fields);
+/* Value of field key in "k=v k=v" into buf (quotes removed, escapes
+ * undone); false if absent or if it does not fit in buf. */
 bool mc_trace_field(const char *fields, const char *key, char *buf, size_t buflen);
+/* True if field key is present with exactly this value (no allocation). */
+bool mc_trace_field_eq(const char *fields, const char *key, const char *value);
 
 typedef struct mc_expect_result {
     bool ok;
     mc_expect_kind_t kind;
     uint64_t count;
-    char msg[512]; /* "FAIL expected 1..inf of master.client_expired{client=c1} in [10s,13s], saw 0" */
+    char msg[512]; /* "FAIL [safety] <text>: expected 1..1 of master.client_expired{client=c1}
+                      on master in [10s,13s], saw 0", or "ok [safety] ..." */
 } mc_expect_result_t;
 
 /* Evaluate every expectation; results[] has s->nexpects entries.
- * Returns the number of failures. end_ns bounds open windows. */
+ * Returns the number of failures. end_ns bounds open windows. The log need
+ * not be sorted (hw merges several processes); one pass per expectation. */
 size_t mc_expect_check(const mc_scenario_t *s, const mc_trace_log_t *log, uint64_t end_ns,
                        mc_expect_result_t *results);
 

@@ -1,6 +1,8 @@
 #include "mc_msg_any.h"
 
 #include "mc_msg_membership.h"
+#include "mc_msg_store.h"
+#include "mc_msg_te.h"
 #include "mc_msg_types.h"
 
 mc_status_t mc_msg_validate(const uint8_t *frame, size_t len, const char **why)
@@ -24,7 +26,21 @@ mc_status_t mc_msg_validate(const uint8_t *frame, size_t len, const char **why)
     case MC_MSG_PING_REPLY: s = mc_msg_ping_reply_decode(&r, &u.ping_reply); break;
     case MC_MSG_REGISTER: s = mc_msg_register_decode(&r, &u.reg); break;
     case MC_MSG_REGISTER_REPLY: s = mc_msg_register_reply_decode(&r, &u.reg_reply); break;
+    case MC_MSG_TE_NOTIFY:
+    case MC_MSG_TE_NOTIFY_REPLY:
+    case MC_MSG_TE_PROBE:
+    case MC_MSG_TE_PROBE_REPLY:
+    case MC_MSG_TE_META_GET:
+    case MC_MSG_TE_META_GET_REPLY:
+    case MC_MSG_TE_META_PUT:
+    case MC_MSG_TE_META_PUT_REPLY:
+    case MC_MSG_TE_META_DEL:
+    case MC_MSG_TE_META_DEL_REPLY: s = mc_msg_te_validate(hdr.type, &r); break;
     default:
+        if (mc_msg_store_type_known(hdr.type)) {
+            s = mc_msg_store_validate(hdr.type, &r);
+            break;
+        }
         *why = "unknown message type";
         return MC_INVALID_PARAMS;
     }

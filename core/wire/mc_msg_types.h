@@ -8,7 +8,17 @@
     X(PING, 1, "ping")         \
     X(PING_REPLY, 2, "ping_reply") \
     X(REGISTER, 3, "register") \
-    X(REGISTER_REPLY, 4, "register_reply")
+    X(REGISTER_REPLY, 4, "register_reply") \
+    X(TE_NOTIFY, 500, "te_notify") \
+    X(TE_NOTIFY_REPLY, 501, "te_notify_reply") \
+    X(TE_PROBE, 502, "te_probe") \
+    X(TE_PROBE_REPLY, 503, "te_probe_reply") \
+    X(TE_META_GET, 504, "te_meta_get") \
+    X(TE_META_GET_REPLY, 505, "te_meta_get_reply") \
+    X(TE_META_PUT, 506, "te_meta_put") \
+    X(TE_META_PUT_REPLY, 507, "te_meta_put_reply") \
+    X(TE_META_DEL, 508, "te_meta_del") \
+    X(TE_META_DEL_REPLY, 509, "te_meta_del_reply")
 
 enum mc_msg_type {
 #define MC_MSG_ENUM(name, value, str) MC_MSG_##name = (value),

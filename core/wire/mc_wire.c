@@ -1,6 +1,7 @@
 #include "mc_wire.h"
 
 #include "../base/mc_assert.h"
+#include "mc_msg_store.h"
 #include "mc_msg_types.h"
 
 void mc_wire_begin(mc_wbuf_t *w, uint16_t type, uint8_t flags, uint64_t req_id)
@@ -88,5 +89,5 @@ const char *mc_msg_type_name(uint16_t type)
         MC_MSG_TYPE_LIST(MC_MSG_CASE)
 #undef MC_MSG_CASE
     }
-    return "unknown";
+    return mc_msg_store_type_name(type);
 }

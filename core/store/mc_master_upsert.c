@@ -1,0 +1,108 @@
+/* UpsertStart and its batch form (spec §4.7). UpsertEnd/UpsertRevoke are
+ * PutEnd/PutRevoke. */
+#include <string.h>
+
+#include "base/mc_mem.h"
+#include "store/mc_master_int.h"
+
+static bool has_complete(const mc_obj_t *o)
+{
+    for (uint32_t i = 0; i < o->nrep; i++)
+        if (o->rep[i].status == MC_REPLICA_COMPLETE)
+            return true;
+    return false;
+}
+
+static void set_pending_pin(mc_master_t *m, mc_obj_t *o, const mc_replicate_config_t *cfg)
+{
+    o->pending_pin = MC_PIN_NONE;
+    if (cfg->soft_pin_action == MC_SOFT_PIN_ENABLE) {
+        o->pending_pin = MC_PIN_ENABLE;
+        o->pending_pin_ttl_ms =
+            (uint32_t)(cfg->has_soft_pin_ttl ? cfg->soft_pin_ttl_ms : m->cfg.default_kv_soft_pin_ttl_ms);
+    } else if (cfg->soft_pin_action == MC_SOFT_PIN_DISABLE) {
+        o->pending_pin = MC_PIN_DISABLE;
+    }
+}
+
+/* Case C: new buffers first, then retire the old ones, so a failed
+ * allocation leaves the old object intact (upstream erases it first). */
+static mc_status_t replace(mc_master_t *m, uint64_t now_ns, mc_uuid_t client, mc_obj_t *o, mc_slice_t key, uint64_t size,
+                           const mc_replicate_config_t *cfg, mc_replica_list_t *out)
+{
+    bool hard = cfg->with_hard_pin || (o->flags & MC_OBJ_HARD_PIN);
+    uint64_t pin = o->soft_pin_deadline > now_ns ? o->soft_pin_deadline : 0;
+    mc_objtab_remove(&m->objs, o);
+    mc_status_t st = mc_m_put_alloc(m, now_ns, client, key, size, cfg, hard, pin, out);
+    if (st != MC_OK) {
+        mc_objtab_insert(&m->objs, o);
+        return st;
+    }
+    /* A slow reader may still copy the old bytes, a preempted writer write
+     * them: park until both are surely done. */
+    uint64_t deadline = now_ns + MC_MS(m->cfg.put_start_release_timeout_ms);
+    if (o->lease_timeout > deadline)
+        deadline = o->lease_timeout;
+    uint64_t set = mc_m_park_set(m);
+    while (o->nrep)
+        mc_m_rep_drop(m, o, o->nrep - 1u, now_ns, deadline, set);
+    mc_m_set_soft_pin(m, o, 0);
+    mc_m_set_processing(m, o, false);
+    if (o->flags & MC_OBJ_HAS_CSUM) {
+        /* The checksum map is keyed by the key the new object now owns. */
+        mc_map_del(&m->csums, key.p, key.len);
+    }
+    mc_free(o);
+    return MC_OK;
+}
+
+mc_status_t mc_master_upsert_start(mc_master_t *m, uint64_t now_ns, mc_uuid_t client, mc_slice_t key, uint64_t size,
+                                   const mc_replicate_config_t *cfg, mc_replica_list_t *out)
+{
+    mc_status_t st = mc_m_validate_put(m, key, size, cfg);
+    if (st != MC_OK)
+        return st;
+    mc_obj_t *o = mc_m_find(m, key);
+    bool hard = cfg->with_hard_pin;
+    uint64_t pin = 0;
+    if (o) {
+        if (o->flags & MC_OBJ_HAS_TASK)
+            return MC_OBJECT_HAS_REPLICATION_TASK;
+        if (o->flags & MC_OBJ_PROCESSING) {
+            /* Preempt the in-flight write now; its writer may still be
+             * writing, so its buffers are parked for the release timeout. */
+            mc_m_discard_processing(m, o, now_ns, now_ns + MC_MS(m->cfg.put_start_release_timeout_ms));
+            if (!has_complete(o)) {
+                pin = o->soft_pin_deadline > now_ns ? o->soft_pin_deadline : 0;
+                hard = hard || (o->flags & MC_OBJ_HARD_PIN);
+                mc_m_obj_erase(m, o, now_ns, false);
+                o = NULL;
+            }
+        }
+    }
+    if (!o) /* case A */
+        return mc_m_put_alloc(m, now_ns, client, key, size, cfg, hard, pin, out);
+    for (uint32_t i = 0; i < o->nrep; i++)
+        if (o->rep[i].refcnt > 0)
+            return MC_OBJECT_REPLICA_BUSY;
+    if (size != o->size || mc_m_lease_active(o, now_ns))
+        return replace(m, now_ns, client, o, key, size, cfg, out); /* case C */
+    /* Case B: overwrite in place; unreadable until UpsertEnd. */
+    o->client = client;
+    o->put_start_ns = now_ns;
+    for (uint32_t i = 0; i < o->nrep; i++)
+        o->rep[i].status = MC_REPLICA_PROCESSING;
+    set_pending_pin(m, o, cfg);
+    mc_m_set_processing(m, o, true);
+    if (out)
+        mc_m_describe(m, o, false, out);
+    return MC_OK;
+}
+
+void mc_master_batch_upsert_start(mc_master_t *m, uint64_t now_ns, mc_uuid_t client, const mc_slice_t *keys,
+                                  const uint64_t *sizes, size_t n, const mc_replicate_config_t *cfg,
+                                  mc_replica_list_t *out, mc_status_t *st)
+{
+    MC_M_FOR_CHUNKS(m, keys, n, i,
+                    st[i] = mc_master_upsert_start(m, now_ns, client, keys[i], sizes[i], cfg, out ? &out[i] : NULL));
+}

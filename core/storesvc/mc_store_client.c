@@ -1,0 +1,320 @@
+#include <stdio.h>
+#include <string.h>
+
+#include "base/mc_assert.h"
+#include "base/mc_mem.h"
+#include "storesvc/mc_store_client_int.h"
+#include "wire/mc_msg_types.h"
+
+#define DEFAULT_RPC_TIMEOUT_NS (5 * MC_NS_PER_S)
+#define DEFAULT_XFER_TIMEOUT_NS (10 * MC_NS_PER_S)
+
+/* ---- membership: (re)mount our segment whenever the master asks ---- */
+
+static void on_remount_reply(void *arg, mc_status_t s, const mc_wire_hdr_t *hdr, mc_rbuf_t *body)
+{
+    mc_store_client_t *c = arg;
+    mc_store_values_reply_t rep = {0};
+    if (s == MC_OK && (hdr->type != MC_MSG_VALUES_REPLY || mc_store_values_reply_decode(body, &rep) != MC_OK))
+        s = MC_RPC_FAIL;
+    if (s == MC_OK)
+        s = rep.status;
+    mc_store_values_reply_free(&rep);
+    c->remounting = false;
+    if (s != MC_OK)
+        mc_env_logf(c->env, MC_LOG_WARN, "client", "remount failed: %s", mc_status_name(s));
+    mc_member_agent_registered(&c->agent, s == MC_OK, 0);
+}
+
+static void on_need_remount(void *ctx)
+{
+    mc_store_client_t *c = ctx;
+    if (c->remounting)
+        return;
+    c->remounting = true;
+    mc_msg_seg_t seg = {
+        .id = c->segment_id,
+        .name = mc_slice_cstr(c->addr),
+        .base = (uint64_t)(uintptr_t)c->segment,
+        .size = c->cfg.segment_size,
+        .endpoint = mc_slice_cstr(c->addr),
+        .protocol = mc_slice_cstr(c->cfg.protocol),
+    };
+    mc_store_req_t q = {
+        .type = MC_MSG_REMOUNT_SEGMENTS,
+        .client = c->agent.id,
+        .name = mc_slice_cstr(c->env->node_name),
+        .nsegs = c->segment ? 1 : 0,
+        .segs = &seg,
+    };
+    mc_store_req_encode(&c->out, mc_rpc_next_id(&c->agent.chan), &q);
+    mc_rpc_call(&c->agent.chan, &c->out, c->cfg.rpc_timeout_ns, on_remount_reply, c);
+}
+
+mc_status_t mc_store_client_init(mc_store_client_t *c, mc_env_t *env, const mc_sc_config_t *cfg, char *err,
+                                 size_t errlen)
+{
+    memset(c, 0, sizeof *c);
+    c->env = env;
+    c->cfg = *cfg;
+    if (!c->cfg.rpc_timeout_ns)
+        c->cfg.rpc_timeout_ns = DEFAULT_RPC_TIMEOUT_NS;
+    if (!c->cfg.xfer_timeout_ns)
+        c->cfg.xfer_timeout_ns = DEFAULT_XFER_TIMEOUT_NS;
+    if (!c->cfg.protocol)
+        c->cfg.protocol = "tcp";
+    c->addr = mc_strdup(cfg->addr ? cfg->addr : env->node_name);
+    mc_map_init(&c->ops);
+    mc_map_init(&c->xfers);
+    mc_wbuf_init(&c->out);
+    if (c->cfg.segment_size) {
+        c->segment = mc_calloc(1, c->cfg.segment_size);
+        mc_status_t s = env->ops->mem_register(env, c->segment, c->cfg.segment_size);
+        if (s != MC_OK) {
+            snprintf(err, errlen, "cannot register the %llu-byte segment: %s",
+                     (unsigned long long)c->cfg.segment_size, mc_status_msg(s));
+            mc_free(c->segment);
+            mc_free(c->addr);
+            mc_map_free(&c->ops);
+            mc_map_free(&c->xfers);
+            mc_wbuf_free(&c->out);
+            return s;
+        }
+    }
+    c->segment_id.hi = mc_env_rand(env);
+    c->segment_id.lo = mc_env_rand(env);
+    mc_member_agent_hooks_t hooks = {.on_need_remount = on_need_remount, .ctx = c};
+    mc_member_agent_init(&c->agent, env, c->cfg.master, env->node_name, 0, &hooks);
+    return MC_OK;
+}
+
+static void op_release(mc_sc_op_t *op)
+{
+    mc_store_client_t *c = op->c;
+    mc_env_timer_cancel(c->env, &op->guard);
+    if (op->data_registered)
+        c->env->ops->mem_unregister(c->env, op->data);
+    mc_free(op->data);
+    mc_free(op->key);
+    mc_free(op);
+}
+
+void mc_store_client_destroy(mc_store_client_t *c)
+{
+    /* The process is going away: pending operations are dropped without
+     * callbacks (there is nobody left to tell). */
+    mc_map_entry_t *e;
+    for (uint32_t it = 0; mc_map_next(&c->ops, &it, &e);)
+        op_release(e->value);
+    mc_map_free(&c->ops);
+    mc_map_free(&c->xfers);
+    mc_member_agent_destroy(&c->agent);
+    if (c->segment) {
+        c->env->ops->mem_unregister(c->env, c->segment);
+        mc_free(c->segment);
+    }
+    mc_wbuf_free(&c->out);
+    mc_free(c->addr);
+}
+
+/* ---- operations ---- */
+
+mc_sc_op_t *mc_sc_op_new(mc_store_client_t *c, mc_sc_kind_t kind, mc_slice_t key, mc_sc_done_fn done, void *arg)
+{
+    mc_sc_op_t *op = mc_calloc(1, sizeof *op);
+    op->c = c;
+    op->id = ++c->next_op_id;
+    op->kind = kind;
+    op->key = mc_memdup(key.p, key.len);
+    op->klen = key.len;
+    op->done = done;
+    op->arg = arg;
+    mc_map_putu(&c->ops, op->id, op);
+    return op;
+}
+
+/* An op whose transfers are still in flight cannot free its buffer (the
+ * transport may still copy into it): it leaves the op table but lives on
+ * until the last completion, or until destroy. */
+void mc_sc_op_finish(mc_sc_op_t *op, mc_status_t s)
+{
+    mc_store_client_t *c = op->c;
+    MC_ASSERT(mc_map_getu(&c->ops, op->id) == op);
+    mc_map_delu(&c->ops, op->id);
+    op->res.status = s;
+    if (s == MC_OK && op->kind == MC_SC_GET) {
+        op->res.data = op->data;
+        op->res.len = op->len;
+        op->res.value = op->len;
+    }
+    op->done(op->arg, &op->res);
+    if (op->pending_xfers == 0) {
+        op_release(op);
+    } else {
+        op->done = NULL;
+        mc_map_putu(&c->ops, op->id | (1ULL << 63), op); /* orphan, freed at destroy or last completion */
+    }
+}
+
+typedef struct rpc_ctx {
+    mc_store_client_t *c;
+    uint64_t op_id;
+    mc_rpc_cb cb;
+} rpc_ctx_t;
+
+/* Route an RPC reply to its op only if the op is still alive. */
+static void on_rpc_reply(void *arg, mc_status_t s, const mc_wire_hdr_t *hdr, mc_rbuf_t *body)
+{
+    rpc_ctx_t *rc = arg;
+    mc_sc_op_t *op = mc_map_getu(&rc->c->ops, rc->op_id);
+    mc_rpc_cb cb = rc->cb;
+    mc_free(rc);
+    if (op)
+        cb(op, s, hdr, body);
+}
+
+void mc_sc_rpc(mc_sc_op_t *op, const mc_store_req_t *q, mc_rpc_cb cb)
+{
+    mc_store_client_t *c = op->c;
+    rpc_ctx_t *rc = mc_malloc(sizeof *rc);
+    rc->c = c;
+    rc->op_id = op->id;
+    rc->cb = cb;
+    mc_store_req_encode(&c->out, mc_rpc_next_id(&c->agent.chan), q);
+    mc_rpc_call(&c->agent.chan, &c->out, c->cfg.rpc_timeout_ns, on_rpc_reply, rc);
+}
+
+/* ---- transfers ---- */
+
+static void xfer_complete(mc_sc_op_t *op, mc_status_t s)
+{
+    MC_ASSERT(op->pending_xfers > 0);
+    op->pending_xfers--;
+    if (s != MC_OK && op->xfer_status == MC_OK)
+        op->xfer_status = s;
+    if (op->pending_xfers)
+        return;
+    mc_env_timer_cancel(op->c->env, &op->guard);
+    if (!op->done) { /* orphan: its caller was already answered */
+        mc_map_delu(&op->c->ops, op->id | (1ULL << 63));
+        op_release(op);
+        return;
+    }
+    if (op->kind == MC_SC_PUT)
+        mc_sc_put_xfers_done(op);
+    else
+        mc_sc_get_xfers_done(op);
+}
+
+void mc_store_client_on_xfer(mc_store_client_t *c, uint64_t tag, mc_status_t s)
+{
+    void *v = mc_map_delu(&c->xfers, tag);
+    if (!v)
+        return;
+    uint64_t op_id = (uint64_t)(uintptr_t)v;
+    mc_sc_op_t *op = mc_map_getu(&c->ops, op_id);
+    if (!op)
+        op = mc_map_getu(&c->ops, op_id | (1ULL << 63));
+    if (op)
+        xfer_complete(op, s);
+}
+
+static void on_guard(void *arg)
+{
+    mc_sc_op_t *op = arg;
+    op->guard = 0;
+    mc_env_logf(op->c->env, MC_LOG_WARN, "client", "transfer completion overdue; failing the operation");
+    if (op->done)
+        mc_sc_op_finish(op, MC_TRANSFER_FAIL);
+}
+
+typedef struct local_copy {
+    mc_store_client_t *c;
+    uint64_t tag;
+    mc_status_t status;
+} local_copy_t;
+
+static void local_copy_done(void *arg)
+{
+    local_copy_t *lc = arg;
+    mc_store_client_on_xfer(lc->c, lc->tag, lc->status);
+    mc_free(lc);
+}
+
+void mc_sc_xfer(mc_sc_op_t *op, uint8_t opcode, const char *endpoint, uint64_t remote_addr)
+{
+    mc_store_client_t *c = op->c;
+    uint64_t tag = ++c->next_tag;
+    mc_map_putu(&c->xfers, tag, (void *)(uintptr_t)op->id);
+    op->pending_xfers++;
+    if (!op->guard)
+        op->guard = mc_env_timer(c->env, c->cfg.xfer_timeout_ns, on_guard, op);
+    if (strcmp(endpoint, c->addr) == 0) {
+        /* Our own segment: plain memcpy, after checking the master's address
+         * really lies inside it. Completion still comes from the loop. */
+        local_copy_t *lc = mc_malloc(sizeof *lc);
+        lc->c = c;
+        lc->tag = tag;
+        uint64_t base = (uint64_t)(uintptr_t)c->segment;
+        if (!c->segment || remote_addr < base || op->len > c->cfg.segment_size ||
+            remote_addr - base > c->cfg.segment_size - op->len) {
+            lc->status = MC_INVALID_PARAMS;
+        } else {
+            uint8_t *seg = (uint8_t *)(uintptr_t)remote_addr;
+            if (opcode == MC_XFER_WRITE)
+                memcpy(seg, op->data, op->len);
+            else
+                memcpy(op->data, seg, op->len);
+            lc->status = MC_OK;
+        }
+        mc_env_timer(c->env, 0, local_copy_done, lc);
+        return;
+    }
+    if (!op->data_registered) {
+        mc_status_t s = c->env->ops->mem_register(c->env, op->data, op->len);
+        if (s != MC_OK) {
+            mc_env_logf(c->env, MC_LOG_WARN, "client", "register buffer failed: %s", mc_status_name(s));
+            local_copy_t *lc = mc_malloc(sizeof *lc);
+            *lc = (local_copy_t){c, tag, MC_TRANSFER_FAIL};
+            mc_env_timer(c->env, 0, local_copy_done, lc);
+            return;
+        }
+        op->data_registered = true;
+    }
+    mc_xfer_op_t x = {
+        .opcode = opcode,
+        .path = 0,
+        .local = op->data,
+        .peer = endpoint,
+        .remote_addr = remote_addr,
+        .len = op->len,
+        .tag = tag,
+    };
+    c->env->ops->xfer_post(c->env, &x, 1); /* failures complete through on_xfer_done */
+}
+
+/* ---- upcall routing ---- */
+
+void mc_store_client_on_up(mc_store_client_t *c, mc_conn_t conn)
+{
+    mc_member_agent_on_up(&c->agent, conn);
+}
+
+void mc_store_client_on_down(mc_store_client_t *c, mc_conn_t conn, mc_status_t why)
+{
+    if (mc_member_agent_on_down(&c->agent, conn, why))
+        c->remounting = false;
+}
+
+void mc_store_client_on_msg(mc_store_client_t *c, mc_conn_t conn, const uint8_t *frame, size_t len)
+{
+    mc_wire_hdr_t hdr;
+    mc_rbuf_t body;
+    const char *why;
+    if (mc_wire_open(frame, len, &hdr, &body, &why) != MC_OK) {
+        mc_env_logf(c->env, MC_LOG_WARN, "client", "bad frame: %s", why);
+        return;
+    }
+    if (!mc_member_agent_on_frame(&c->agent, conn, &hdr, &body))
+        mc_env_logf(c->env, MC_LOG_WARN, "client", "unexpected message %s", mc_msg_type_name(hdr.type));
+}

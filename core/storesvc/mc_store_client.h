@@ -1,0 +1,71 @@
+/* The store client state machine (spec store.md §6): mounts a segment of
+ * its own memory into the cluster pool, keeps membership with the master
+ * (re-mounting after NEED_REMOUNT), and runs put/get/remove/exist as
+ * asynchronous operations: master RPCs over the wire, bytes over the
+ * environment's transport (or memcpy when the replica is in its own
+ * segment, upstream's MC_STORE_MEMCPY path).
+ *
+ * Same code in the simulator and in hw; everything is asynchronous and
+ * each operation's callback runs exactly once. */
+#ifndef MC_STORE_CLIENT_H
+#define MC_STORE_CLIENT_H
+
+#include "base/mc_map.h"
+#include "membership/mc_member_agent.h"
+#include "store/mc_store_types.h"
+
+typedef struct mc_sc_result {
+    mc_status_t status;
+    uint64_t value;      /* exist: 0/1; remove_by_regex/remove_all: count; get: size */
+    uint8_t *data;       /* get: object bytes (owned by the client; valid during the callback) */
+    size_t len;
+    uint32_t replicas;   /* put: replicas written */
+} mc_sc_result_t;
+
+typedef void (*mc_sc_done_fn)(void *arg, const mc_sc_result_t *r);
+
+typedef struct mc_sc_config {
+    const char *master;          /* master address */
+    const char *addr;            /* own address: segment name and transfer endpoint */
+    uint64_t segment_size;       /* bytes contributed to the pool (0: none) */
+    uint64_t rpc_timeout_ns;     /* per master RPC */
+    uint64_t xfer_timeout_ns;    /* guard for transport completions */
+    const char *protocol;        /* "tcp" (static string or outlives the client) */
+} mc_sc_config_t;
+
+typedef struct mc_store_client {
+    mc_env_t *env;
+    mc_sc_config_t cfg;
+    char *addr;                  /* own address = segment name = TE endpoint (owned) */
+    mc_member_agent_t agent;     /* owns the master channel */
+    uint8_t *segment;            /* contributed memory */
+    mc_uuid_t segment_id;
+    bool remounting;
+    uint64_t next_op_id;
+    mc_map_t ops;                /* op id -> struct mc_sc_op* */
+    mc_map_t xfers;              /* xfer tag -> struct mc_sc_op* */
+    uint64_t next_tag;
+    mc_wbuf_t out;
+} mc_store_client_t;
+
+mc_status_t mc_store_client_init(mc_store_client_t *c, mc_env_t *env, const mc_sc_config_t *cfg, char *err,
+                                 size_t errlen);
+/* Fails pending operations with MC_RPC_FAIL (callbacks run) then frees. */
+void mc_store_client_destroy(mc_store_client_t *c);
+
+/* Operations. key bytes and data are copied; callbacks run later. */
+void mc_sc_put(mc_store_client_t *c, mc_slice_t key, const void *data, size_t len, const mc_replicate_config_t *rc,
+               bool upsert, mc_sc_done_fn done, void *arg);
+void mc_sc_get(mc_store_client_t *c, mc_slice_t key, mc_sc_done_fn done, void *arg);
+void mc_sc_remove(mc_store_client_t *c, mc_slice_t key, bool force, mc_sc_done_fn done, void *arg);
+void mc_sc_exist(mc_store_client_t *c, mc_slice_t key, mc_sc_done_fn done, void *arg);
+void mc_sc_remove_by_regex(mc_store_client_t *c, const char *pattern, bool force, mc_sc_done_fn done, void *arg);
+void mc_sc_remove_all(mc_store_client_t *c, bool force, mc_sc_done_fn done, void *arg);
+
+/* Env upcalls, routed by the embedding role. */
+void mc_store_client_on_up(mc_store_client_t *c, mc_conn_t conn);
+void mc_store_client_on_down(mc_store_client_t *c, mc_conn_t conn, mc_status_t why);
+void mc_store_client_on_msg(mc_store_client_t *c, mc_conn_t conn, const uint8_t *frame, size_t len);
+void mc_store_client_on_xfer(mc_store_client_t *c, uint64_t tag, mc_status_t s);
+
+#endif

@@ -1,0 +1,52 @@
+/* Internals shared by the store client's files. */
+#ifndef MC_STORE_CLIENT_INT_H
+#define MC_STORE_CLIENT_INT_H
+
+#include "storesvc/mc_store_client.h"
+#include "wire/mc_msg_store.h"
+
+typedef enum mc_sc_kind {
+    MC_SC_PUT,
+    MC_SC_GET,
+    MC_SC_SIMPLE, /* one RPC, values reply: remove, exist, regex, remove_all */
+} mc_sc_kind_t;
+
+typedef struct mc_sc_op {
+    mc_store_client_t *c;
+    uint64_t id;
+    mc_sc_kind_t kind;
+    uint16_t msg_type;      /* SIMPLE: which request */
+    bool upsert;
+    char *key;
+    size_t klen;
+    uint8_t *data;          /* put: value; get: destination */
+    size_t len;
+    bool data_registered;
+    mc_sc_done_fn done;
+    void *arg;
+    /* put: replicas being written */
+    uint32_t nrep;
+    uint32_t pending_xfers;
+    mc_status_t xfer_status;
+    /* get: replica candidates and lease */
+    mc_store_rlist_t rl;
+    char endpoints[MC_STORE_MAX_REPLICAS][256];
+    uint32_t next_replica;
+    uint64_t lease_deadline_ns;
+    mc_timer_t guard;       /* transport completion guard */
+    mc_sc_result_t res;
+} mc_sc_op_t;
+
+mc_sc_op_t *mc_sc_op_new(mc_store_client_t *c, mc_sc_kind_t kind, mc_slice_t key, mc_sc_done_fn done, void *arg);
+/* Complete: run the callback once, release everything. */
+void mc_sc_op_finish(mc_sc_op_t *op, mc_status_t s);
+/* Send a store request for op; reply goes to cb(op, ...). */
+void mc_sc_rpc(mc_sc_op_t *op, const mc_store_req_t *q, mc_rpc_cb cb);
+/* Post one transfer for op; completes through mc_sc_xfer_done. Local
+ * endpoints use memcpy (the replica is in our own segment). */
+void mc_sc_xfer(mc_sc_op_t *op, uint8_t opcode, const char *endpoint, uint64_t remote_addr);
+/* Per-kind continuation after every posted transfer has completed. */
+void mc_sc_put_xfers_done(mc_sc_op_t *op);
+void mc_sc_get_xfers_done(mc_sc_op_t *op);
+
+#endif

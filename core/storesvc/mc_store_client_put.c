@@ -1,0 +1,126 @@
+/* Put and upsert (spec store.md §6.3): PutStart -> write every replica ->
+ * PutEnd, or PutRevoke when any write failed. First writer wins: a put
+ * of an existing key succeeds without writing (upsert overwrites). */
+#include <string.h>
+
+#include "base/mc_assert.h"
+#include "base/mc_mem.h"
+#include "storesvc/mc_store_client_int.h"
+#include "wire/mc_msg_types.h"
+
+static mc_status_t decode_values(mc_status_t s, const mc_wire_hdr_t *hdr, mc_rbuf_t *body, uint32_t want,
+                                 mc_store_values_reply_t *rep)
+{
+    memset(rep, 0, sizeof *rep);
+    if (s != MC_OK)
+        return s;
+    if (hdr->type != MC_MSG_VALUES_REPLY || mc_store_values_reply_decode(body, rep) != MC_OK)
+        return MC_RPC_FAIL;
+    if (rep->status != MC_OK)
+        return rep->status;
+    if (rep->n != want)
+        return MC_RPC_FAIL;
+    return MC_OK;
+}
+
+static void on_finish_reply(void *arg, mc_status_t s, const mc_wire_hdr_t *hdr, mc_rbuf_t *body)
+{
+    mc_sc_op_t *op = arg;
+    mc_store_values_reply_t rep;
+    s = decode_values(s, hdr, body, 1, &rep);
+    if (s == MC_OK)
+        s = rep.v[0].status;
+    mc_store_values_reply_free(&rep);
+    /* A revoke that succeeded still reports the transfer error. */
+    if (op->xfer_status != MC_OK)
+        s = op->xfer_status;
+    mc_sc_op_finish(op, s);
+}
+
+void mc_sc_put_xfers_done(mc_sc_op_t *op)
+{
+    mc_slice_t key = mc_slice(op->key, op->klen);
+    bool ok = op->xfer_status == MC_OK;
+    mc_store_req_t q = {
+        .client = op->c->agent.id,
+        .nkeys = 1,
+        .keys = &key,
+        .replica_type = MC_REPLICA_TYPE_ALL,
+    };
+    if (op->upsert)
+        q.type = ok ? MC_MSG_UPSERT_END : MC_MSG_UPSERT_REVOKE;
+    else
+        q.type = ok ? MC_MSG_PUT_END : MC_MSG_PUT_REVOKE;
+    if (ok)
+        op->res.replicas = op->nrep;
+    mc_sc_rpc(op, &q, on_finish_reply);
+}
+
+static void on_start_reply(void *arg, mc_status_t s, const mc_wire_hdr_t *hdr, mc_rbuf_t *body)
+{
+    mc_sc_op_t *op = arg;
+    mc_store_replicas_reply_t rep = {0};
+    if (s == MC_OK && (hdr->type != MC_MSG_REPLICAS_REPLY ||
+                       mc_store_replicas_reply_decode(hdr->type, body, &rep) != MC_OK))
+        s = MC_RPC_FAIL;
+    if (s == MC_OK && rep.status != MC_OK)
+        s = rep.status;
+    if (s == MC_OK && rep.n != 1)
+        s = MC_RPC_FAIL;
+    if (s == MC_OK)
+        s = rep.l[0].status;
+    if (s != MC_OK) {
+        mc_store_replicas_reply_free(&rep);
+        if (s == MC_OBJECT_ALREADY_EXISTS && !op->upsert) {
+            op->res.value = 1; /* "existed": first writer wins, nothing written */
+            s = MC_OK;
+        }
+        mc_sc_op_finish(op, s);
+        return;
+    }
+    mc_store_rlist_t *l = &rep.l[0];
+    op->nrep = l->n;
+    for (uint32_t i = 0; i < l->n; i++) {
+        if (l->r[i].size != op->len) {
+            op->xfer_status = MC_INVALID_REPLICA;
+            continue;
+        }
+        size_t n = l->endpoint[i].len < sizeof op->endpoints[i] - 1 ? l->endpoint[i].len : sizeof op->endpoints[i] - 1;
+        memcpy(op->endpoints[i], l->endpoint[i].p, n);
+        op->endpoints[i][n] = '\0';
+        mc_sc_xfer(op, MC_XFER_WRITE, op->endpoints[i], l->r[i].buffer_address);
+    }
+    mc_store_replicas_reply_free(&rep);
+    if (op->pending_xfers == 0) /* nothing posted: finish the protocol now */
+        mc_sc_put_xfers_done(op);
+}
+
+void mc_sc_put(mc_store_client_t *c, mc_slice_t key, const void *data, size_t len, const mc_replicate_config_t *rc,
+               bool upsert, mc_sc_done_fn done, void *arg)
+{
+    mc_sc_op_t *op = mc_sc_op_new(c, MC_SC_PUT, key, done, arg);
+    op->upsert = upsert;
+    op->data = mc_memdup(data, len);
+    op->len = len;
+    uint64_t size = len;
+    mc_slice_t pref[MC_MSG_STORE_MAX_PREF];
+    mc_store_req_t q = {
+        .type = upsert ? MC_MSG_UPSERT_START : MC_MSG_PUT_START,
+        .client = c->agent.id,
+        .nkeys = 1,
+        .keys = &key,
+        .sizes = &size,
+    };
+    q.cfg.replica_num = rc->replica_num;
+    q.cfg.with_hard_pin = rc->with_hard_pin;
+    q.cfg.prefer_alloc_in_same_node = rc->prefer_alloc_in_same_node;
+    q.cfg.soft_pin_action = rc->soft_pin_action;
+    q.cfg.has_soft_pin_ttl = rc->has_soft_pin_ttl;
+    q.cfg.soft_pin_ttl_ms = rc->soft_pin_ttl_ms;
+    if (rc->preferred_segment && *rc->preferred_segment)
+        pref[q.cfg.npref++] = mc_slice_cstr(rc->preferred_segment);
+    for (uint32_t i = 0; i < rc->n_preferred_segments && q.cfg.npref < MC_MSG_STORE_MAX_PREF; i++)
+        pref[q.cfg.npref++] = mc_slice_cstr(rc->preferred_segments[i]);
+    q.cfg.pref = pref;
+    mc_sc_rpc(op, &q, on_start_reply);
+}

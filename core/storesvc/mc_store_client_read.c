@@ -1,0 +1,149 @@
+/* Get (spec store.md §6.4) and the one-RPC operations (remove, exist,
+ * regex remove, remove all).
+ *
+ * Replica choice: our own segment first, then the others in the master's
+ * order. Unlike upstream (which reads one chosen replica and fails), a
+ * transfer failure moves on to the next replica, so a crashed owner does
+ * not fail reads that another replica can serve. A read that finishes
+ * after the lease the master granted has expired fails with
+ * LEASE_EXPIRED (the space may have been reused). */
+#include <string.h>
+
+#include "base/mc_mem.h"
+#include "storesvc/mc_store_client_int.h"
+#include "wire/mc_msg_types.h"
+
+static bool read_next(mc_sc_op_t *op)
+{
+    const char *self = op->c->addr;
+    /* order: local replicas, then the rest; next_replica counts attempts */
+    uint32_t seen = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        for (uint32_t i = 0; i < op->rl.n; i++) {
+            bool local = strcmp(op->endpoints[i], self) == 0;
+            if ((pass == 0) != local)
+                continue;
+            if (op->rl.r[i].status != MC_REPLICA_COMPLETE)
+                continue;
+            if (seen++ < op->next_replica)
+                continue;
+            op->next_replica++;
+            op->xfer_status = MC_OK;
+            mc_sc_xfer(op, MC_XFER_READ, op->endpoints[i], op->rl.r[i].buffer_address);
+            return true;
+        }
+    }
+    return false;
+}
+
+void mc_sc_get_xfers_done(mc_sc_op_t *op)
+{
+    if (op->xfer_status != MC_OK) {
+        mc_status_t first = op->xfer_status;
+        if (!read_next(op))
+            mc_sc_op_finish(op, first);
+        return;
+    }
+    if (mc_env_now(op->c->env) > op->lease_deadline_ns) {
+        mc_sc_op_finish(op, MC_LEASE_EXPIRED);
+        return;
+    }
+    mc_sc_op_finish(op, MC_OK);
+}
+
+static void on_list_reply(void *arg, mc_status_t s, const mc_wire_hdr_t *hdr, mc_rbuf_t *body)
+{
+    mc_sc_op_t *op = arg;
+    mc_store_replicas_reply_t rep = {0};
+    if (s == MC_OK && (hdr->type != MC_MSG_REPLICAS_REPLY ||
+                       mc_store_replicas_reply_decode(hdr->type, body, &rep) != MC_OK))
+        s = MC_RPC_FAIL;
+    if (s == MC_OK && rep.status != MC_OK)
+        s = rep.status;
+    if (s == MC_OK && rep.n != 1)
+        s = MC_RPC_FAIL;
+    if (s == MC_OK)
+        s = rep.l[0].status;
+    if (s == MC_OK && rep.l[0].n == 0)
+        s = MC_INVALID_REPLICA;
+    if (s != MC_OK) {
+        mc_store_replicas_reply_free(&rep);
+        mc_sc_op_finish(op, s);
+        return;
+    }
+    op->rl = rep.l[0];
+    for (uint32_t i = 0; i < op->rl.n; i++) {
+        size_t n = op->rl.endpoint[i].len < sizeof op->endpoints[i] - 1 ? op->rl.endpoint[i].len
+                                                                          : sizeof op->endpoints[i] - 1;
+        memcpy(op->endpoints[i], op->rl.endpoint[i].p, n);
+        op->endpoints[i][n] = '\0';
+        op->rl.endpoint[i] = op->rl.protocol[i] = op->rl.segment[i] = mc_slice(NULL, 0); /* frame is transient */
+    }
+    mc_store_replicas_reply_free(&rep);
+    op->lease_deadline_ns += op->rl.lease_ttl_ms * MC_NS_PER_MS;
+    op->len = op->rl.r[0].size;
+    op->data = mc_malloc(op->len);
+    if (!read_next(op))
+        mc_sc_op_finish(op, MC_INVALID_REPLICA);
+}
+
+void mc_sc_get(mc_store_client_t *c, mc_slice_t key, mc_sc_done_fn done, void *arg)
+{
+    mc_sc_op_t *op = mc_sc_op_new(c, MC_SC_GET, key, done, arg);
+    /* The lease runs from when the query was sent (upstream: steady clock at send). */
+    op->lease_deadline_ns = mc_env_now(c->env);
+    mc_store_req_t q = {.type = MC_MSG_GET_REPLICA_LIST, .nkeys = 1, .keys = &key};
+    mc_sc_rpc(op, &q, on_list_reply);
+}
+
+/* ---- one-RPC operations ---- */
+
+static void on_simple_reply(void *arg, mc_status_t s, const mc_wire_hdr_t *hdr, mc_rbuf_t *body)
+{
+    mc_sc_op_t *op = arg;
+    mc_store_values_reply_t rep = {0};
+    if (s == MC_OK && (hdr->type != MC_MSG_VALUES_REPLY || mc_store_values_reply_decode(body, &rep) != MC_OK))
+        s = MC_RPC_FAIL;
+    if (s == MC_OK && rep.status != MC_OK)
+        s = rep.status;
+    if (s == MC_OK && rep.n < 1)
+        s = MC_RPC_FAIL;
+    if (s == MC_OK) {
+        s = rep.v[0].status;
+        op->res.value = rep.v[0].value;
+    }
+    mc_store_values_reply_free(&rep);
+    mc_sc_op_finish(op, s);
+}
+
+static void simple(mc_store_client_t *c, const mc_store_req_t *q, mc_sc_done_fn done, void *arg)
+{
+    mc_slice_t key = q->nkeys ? q->keys[0] : mc_slice(NULL, 0);
+    mc_sc_op_t *op = mc_sc_op_new(c, MC_SC_SIMPLE, key, done, arg);
+    op->msg_type = q->type;
+    mc_sc_rpc(op, q, on_simple_reply);
+}
+
+void mc_sc_remove(mc_store_client_t *c, mc_slice_t key, bool force, mc_sc_done_fn done, void *arg)
+{
+    mc_store_req_t q = {.type = MC_MSG_REMOVE, .nkeys = 1, .keys = &key, .force = force};
+    simple(c, &q, done, arg);
+}
+
+void mc_sc_exist(mc_store_client_t *c, mc_slice_t key, mc_sc_done_fn done, void *arg)
+{
+    mc_store_req_t q = {.type = MC_MSG_EXIST_KEY, .nkeys = 1, .keys = &key};
+    simple(c, &q, done, arg);
+}
+
+void mc_sc_remove_by_regex(mc_store_client_t *c, const char *pattern, bool force, mc_sc_done_fn done, void *arg)
+{
+    mc_store_req_t q = {.type = MC_MSG_REMOVE_BY_REGEX, .pattern = mc_slice_cstr(pattern), .force = force};
+    simple(c, &q, done, arg);
+}
+
+void mc_sc_remove_all(mc_store_client_t *c, bool force, mc_sc_done_fn done, void *arg)
+{
+    mc_store_req_t q = {.type = MC_MSG_REMOVE_ALL, .force = force};
+    simple(c, &q, done, arg);
+}

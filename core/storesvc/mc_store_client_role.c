@@ -1,0 +1,215 @@
+/* Role "store_client": a store client node whose workload comes from
+ * scenario commands. Every operation is traced as a begin/end pair with
+ * the value id it wrote or read, so history checkers (per-key
+ * linearizability, durability, torn reads) work from the trace alone, in
+ * the simulator and on real processes.
+ *
+ * Commands (args):
+ *   put|upsert key=K size=N [replicas=R] [hard_pin=1] [soft_pin=1] [preferred=SEG]
+ *   get key=K          remove key=K [force=1]      exist key=K
+ *   remove_by_regex pattern=P [force=1]            remove_all [force=1]
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "base/mc_mem.h"
+#include "env/mc_role.h"
+#include "storesvc/mc_store_client.h"
+#include "storesvc/mc_store_value.h"
+
+typedef struct store_client_node {
+    mc_env_t *env;
+    mc_store_client_t sc;
+    uint64_t default_replicas;
+} store_client_node_t;
+
+typedef struct cmd_ctx {
+    store_client_node_t *n;
+    char op[16];
+    char *key;
+    uint64_t vid;
+} cmd_ctx_t;
+
+static void on_done(void *arg, const mc_sc_result_t *r)
+{
+    cmd_ctx_t *x = arg;
+    mc_env_t *env = x->n->env;
+    const char *st = mc_status_name(r->status);
+    if (!strcmp(x->op, "get")) {
+        uint64_t vid;
+        if (r->status != MC_OK)
+            mc_env_tracef(env, "client.op_end", "op=get key=%s status=%s", x->key, st);
+        else if (mc_store_value_check(r->data, r->len, &vid))
+            mc_env_tracef(env, "client.op_end", "op=get key=%s status=OK vid=%016llx size=%zu", x->key,
+                          (unsigned long long)vid, r->len);
+        else
+            mc_env_tracef(env, "client.op_end", "op=get key=%s status=OK vid=torn size=%zu", x->key, r->len);
+    } else if (!strcmp(x->op, "put") || !strcmp(x->op, "upsert")) {
+        mc_env_tracef(env, "client.op_end", "op=%s key=%s status=%s vid=%016llx existed=%llu replicas=%u", x->op,
+                      x->key, st, (unsigned long long)x->vid, (unsigned long long)r->value, r->replicas);
+    } else {
+        mc_env_tracef(env, "client.op_end", "op=%s key=%s status=%s value=%llu", x->op, x->key ? x->key : "-", st,
+                      (unsigned long long)r->value);
+    }
+    mc_free(x->key);
+    mc_free(x);
+}
+
+static bool arg_bool(const mc_conf_t *args, const char *k)
+{
+    const char *v = mc_conf_get(args, k);
+    return v && (!strcmp(v, "1") || !strcmp(v, "true"));
+}
+
+static mc_status_t sc_command(void *node, const char *cmd, const mc_conf_t *args)
+{
+    store_client_node_t *n = node;
+    const char *key = mc_conf_get(args, "key");
+    bool needs_key = strcmp(cmd, "remove_all") && strcmp(cmd, "remove_by_regex");
+    if (needs_key && !key) {
+        mc_env_logf(n->env, MC_LOG_WARN, "client", "command '%s': missing key", cmd);
+        return MC_INVALID_PARAMS;
+    }
+    if (strlen(cmd) >= sizeof ((cmd_ctx_t *)0)->op)
+        return MC_INVALID_PARAMS;
+    cmd_ctx_t *x = mc_calloc(1, sizeof *x);
+    x->n = n;
+    snprintf(x->op, sizeof x->op, "%s", cmd);
+    x->key = key ? mc_strdup(key) : NULL;
+    mc_slice_t k = mc_slice_cstr(key);
+    bool force = arg_bool(args, "force");
+
+    if (!strcmp(cmd, "put") || !strcmp(cmd, "upsert")) {
+        uint64_t size = 4096, replicas = n->default_replicas;
+        const char *sz = mc_conf_get(args, "size"), *rp = mc_conf_get(args, "replicas");
+        if ((sz && !mc_parse_size(sz, &size)) || (rp && !mc_parse_u64(rp, &replicas)) ||
+            size < MC_STORE_VALUE_MIN) {
+            mc_env_logf(n->env, MC_LOG_WARN, "client", "command '%s': bad size or replicas (size >= %d)", cmd,
+                        MC_STORE_VALUE_MIN);
+            mc_free(x->key);
+            mc_free(x);
+            return MC_INVALID_PARAMS;
+        }
+        x->vid = mc_env_rand(n->env);
+        uint8_t *val = mc_malloc(size);
+        mc_store_value_fill(val, size, x->vid);
+        mc_replicate_config_t rc = {
+            .replica_num = (uint32_t)replicas,
+            .with_hard_pin = arg_bool(args, "hard_pin"),
+            .soft_pin_action = arg_bool(args, "soft_pin") ? MC_SOFT_PIN_ENABLE : MC_SOFT_PIN_PRESERVE,
+            .preferred_segment = mc_conf_get(args, "preferred"),
+        };
+        mc_env_tracef(n->env, "client.op_begin", "op=%s key=%s vid=%016llx size=%llu", cmd, key,
+                      (unsigned long long)x->vid, (unsigned long long)size);
+        mc_sc_put(&n->sc, k, val, size, &rc, cmd[0] == 'u', on_done, x);
+        mc_free(val);
+        return MC_OK;
+    }
+    mc_env_tracef(n->env, "client.op_begin", "op=%s key=%s", cmd, key ? key : "-");
+    if (!strcmp(cmd, "get")) {
+        mc_sc_get(&n->sc, k, on_done, x);
+    } else if (!strcmp(cmd, "remove")) {
+        mc_sc_remove(&n->sc, k, force, on_done, x);
+    } else if (!strcmp(cmd, "exist")) {
+        mc_sc_exist(&n->sc, k, on_done, x);
+    } else if (!strcmp(cmd, "remove_all")) {
+        mc_sc_remove_all(&n->sc, force, on_done, x);
+    } else if (!strcmp(cmd, "remove_by_regex")) {
+        const char *pattern = mc_conf_get(args, "pattern");
+        mc_sc_remove_by_regex(&n->sc, pattern ? pattern : "", force, on_done, x);
+    } else {
+        mc_env_logf(n->env, MC_LOG_WARN, "client", "unknown command '%s'", cmd);
+        mc_env_tracef(n->env, "client.op_end", "op=%s key=%s status=INVALID_PARAMS", cmd, key ? key : "-");
+        mc_free(x->key);
+        mc_free(x);
+        return MC_INVALID_PARAMS;
+    }
+    return MC_OK;
+}
+
+static void sc_on_up(void *node, mc_conn_t conn)
+{
+    store_client_node_t *n = node;
+    mc_store_client_on_up(&n->sc, conn);
+}
+
+static void sc_on_down(void *node, mc_conn_t conn, mc_status_t why)
+{
+    store_client_node_t *n = node;
+    mc_store_client_on_down(&n->sc, conn, why);
+}
+
+static void sc_on_accept(void *node, mc_conn_t conn, const char *peer)
+{
+    (void)node;
+    (void)conn;
+    (void)peer; /* data arrives through the transport, not control connections */
+}
+
+static void sc_on_msg(void *node, mc_conn_t conn, const uint8_t *frame, size_t len)
+{
+    store_client_node_t *n = node;
+    mc_store_client_on_msg(&n->sc, conn, frame, len);
+}
+
+static void sc_on_xfer(void *node, uint64_t tag, mc_status_t s)
+{
+    store_client_node_t *n = node;
+    mc_store_client_on_xfer(&n->sc, tag, s);
+}
+
+static const mc_env_handlers_t sc_handlers = {
+    .on_conn_up = sc_on_up,
+    .on_conn_accept = sc_on_accept,
+    .on_conn_down = sc_on_down,
+    .on_msg = sc_on_msg,
+    .on_xfer_done = sc_on_xfer,
+};
+
+static void *sc_create(mc_env_t *env, mc_conf_t *conf, char *err, size_t errlen)
+{
+    mc_sc_config_t cfg = {
+        .master = mc_conf_get(conf, "master"),
+        .addr = mc_conf_get(conf, "addr"),
+        .protocol = "tcp",
+    };
+    uint64_t replicas;
+    if (!cfg.master) {
+        snprintf(err, errlen, "key 'master': required (master address)");
+        return NULL;
+    }
+    if (mc_conf_size(conf, "segment_size", 64ULL << 20, &cfg.segment_size) != MC_OK ||
+        mc_conf_duration(conf, "rpc_timeout", 5 * MC_NS_PER_S, &cfg.rpc_timeout_ns) != MC_OK ||
+        mc_conf_duration(conf, "transfer_timeout", 10 * MC_NS_PER_S, &cfg.xfer_timeout_ns) != MC_OK ||
+        mc_conf_u64(conf, "replicas", 1, &replicas) != MC_OK) {
+        snprintf(err, errlen, "%s", conf->err);
+        return NULL;
+    }
+    store_client_node_t *n = mc_calloc(1, sizeof *n);
+    n->env = env;
+    n->default_replicas = replicas;
+    mc_env_bind(env, &sc_handlers, n);
+    if (mc_store_client_init(&n->sc, env, &cfg, err, errlen) != MC_OK) {
+        mc_free(n);
+        return NULL;
+    }
+    mc_env_tracef(env, "client.start", "client=%s segment=%llu", env->node_name,
+                  (unsigned long long)cfg.segment_size);
+    return n;
+}
+
+static void sc_destroy(void *node)
+{
+    store_client_node_t *n = node;
+    mc_store_client_destroy(&n->sc);
+    mc_free(n);
+}
+
+const mc_role_t mc_role_store_client = {
+    .name = "store_client",
+    .help = "store client: master, segment_size (64MiB), replicas (1), rpc_timeout, transfer_timeout; "
+            "commands put/upsert/get/remove/exist/remove_by_regex/remove_all",
+    .create = sc_create,
+    .destroy = sc_destroy,
+    .command = sc_command,
+};

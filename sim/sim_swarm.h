@@ -1,0 +1,29 @@
+/* Swarm: random membership clusters and fault schedules per seed. */
+#ifndef MC_SIM_SWARM_H
+#define MC_SIM_SWARM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "sim_run.h"
+
+typedef struct mc_swarm_opts {
+    uint64_t seed_from, seed_to; /* inclusive */
+    uint32_t jobs;               /* parallel children */
+    uint32_t max_clients;        /* K: clients per cluster are 1..K */
+    bool verbose;                /* print every seed's report */
+    bool twice;                  /* run each seed twice, hashes must match */
+    int log_level;
+    FILE *trace_out;             /* replay only */
+} mc_swarm_opts_t;
+
+void mc_swarm_opts_init(mc_swarm_opts_t *o);
+/* One seed in this process (replay). Returns the exit code. */
+int mc_swarm_run_seed(uint64_t seed, const mc_swarm_opts_t *o, FILE *out, mc_sim_run_result_t *res);
+/* Seeds [from, to] in forked children, `jobs` at a time; prints failing
+ * seeds and a summary. Returns the worst exit code (crash > safety >
+ * liveness), 0 if all passed. */
+int mc_swarm_main(const mc_swarm_opts_t *o);
+
+#endif
