@@ -50,6 +50,7 @@ struct mc_hwrun_proc {
     mc_hwrun_pipe_t out, err;
     bool exited;
     bool expect_exit; /* killed by an injected fault */
+    bool reboot_on_exit; /* restart fault: boot the next incarnation once this one is gone */
 };
 
 typedef struct mc_hwrun_cmd {
@@ -328,6 +329,18 @@ static mc_hwrun_node_t *mc_hwrun_node_find(mc_hwrun_t *r, const char *name)
     return NULL;
 }
 
+/* An incarnation of n that was killed but has not been reaped yet. */
+static mc_hwrun_proc_t *mc_hwrun_node_dying(mc_hwrun_node_t *n)
+{
+    mc_list_t *pos;
+    for (pos = n->run->procs.next; pos != &n->run->procs; pos = pos->next) {
+        mc_hwrun_proc_t *p = mc_container_of(pos, mc_hwrun_proc_t, link);
+        if (p->node == n && !p->exited)
+            return p;
+    }
+    return NULL;
+}
+
 /* SIGKILL the running incarnation: an injected crash, not a failure. */
 static void mc_hwrun_kill(mc_hwrun_node_t *n)
 {
@@ -377,9 +390,15 @@ static void mc_hwrun_fault_timer(void *arg)
             printf("hwrun: %s fault restart %s: still running, SIGKILL pid %d first\n", t, n->scn->name,
                    (int)n->cur->pid);
             mc_hwrun_kill(n);
-        } else {
-            printf("hwrun: %s fault restart %s\n", t, n->scn->name);
         }
+        /* The new incarnation binds the same port: let a killed one die first. */
+        mc_hwrun_proc_t *old = mc_hwrun_node_dying(n);
+        if (old) {
+            printf("hwrun: %s fault restart %s: after pid %d has exited\n", t, n->scn->name, (int)old->pid);
+            old->reboot_on_exit = true;
+            return;
+        }
+        printf("hwrun: %s fault restart %s\n", t, n->scn->name);
         if (!mc_hwrun_boot(n))
             r->res->crashes++;
         return;
@@ -487,7 +506,10 @@ static void mc_hwrun_child_exit(mc_hwrun_t *r, pid_t pid, int st)
         p->node->cur = NULL;
         p->node->paused = false;
     }
-    mc_hwrun_proc_reap_if_done(p);
+    mc_hwrun_node_t *reboot = p->reboot_on_exit && r->phase == MC_HWRUN_RUNNING && !p->node->cur ? p->node : NULL;
+    mc_hwrun_proc_reap_if_done(p); /* may free p */
+    if (reboot && !mc_hwrun_boot(reboot))
+        r->res->crashes++;
 }
 
 static void mc_hwrun_signal(void *arg, uint32_t events)

@@ -105,12 +105,14 @@ void mc_tcp_set_out_limit(mc_tcp_t *t, size_t bytes)
 
 /* ------------------------------------------------------------ buffers --- */
 
-/* Make room for n more bytes after len (compacting before growing). */
+/* Make room for n more bytes after len. Compacts only when the consumed
+ * prefix is at least as large as the live bytes, so each byte is moved
+ * O(1) times even when a deep queue is appended to while it drains. */
 static uint8_t *mc_tcp_buf_reserve(mc_tcp_buf_t *b, size_t n)
 {
     if (b->cap - b->len >= n)
         return b->p + b->len;
-    if (b->off) {
+    if (b->off && b->off >= b->len - b->off) {
         memmove(b->p, b->p + b->off, b->len - b->off);
         b->len -= b->off;
         b->off = 0;

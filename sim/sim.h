@@ -77,6 +77,12 @@ void mc_sim_fault_apply(mc_sim_t *s, const mc_scn_fault_t *f);
  * transfers never complete on their own (until set false). */
 void mc_sim_fault_xfer_blackhole(mc_sim_t *s, int id, bool on);
 
+/* Run role->check (when the role has one) on every live node instance.
+ * Returns how many nodes failed; the first failure is written to err as
+ * "<node>: <message>". Checks must not change state, so this does not
+ * perturb the run (and traces nothing). */
+size_t mc_sim_check_roles(mc_sim_t *s, char *err, size_t errlen);
+
 /* Run every event with time <= until_ns, then set the clock to until_ns.
  * Returns MC_OK, or MC_INVALID_PARAMS when a node failed to boot (bad
  * conf; mc_sim_error() says which). */

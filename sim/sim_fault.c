@@ -188,7 +188,11 @@ void sim_cmd_dispatch(mc_sim_t *s, sim_ev_t *ev, sim_node_t *n)
         snprintf(line, sizeof line, "cmd=%s why=%s", c->cmd, n->state != SIM_NODE_UP ? "down" : "no_command");
         mc_sim_trace(s, n->name, "sim.cmd_skipped", line);
     } else {
-        mc_status_t st = n->role->command(n->inst, c->cmd, &c->args);
+        mc_conf_t args;
+        mc_conf_init(&args);
+        mc_scn_cmd_args(c, (c->repeat ? c->repeat : 1) - ev->u.cmd.left, &args);
+        mc_status_t st = n->role->command(n->inst, c->cmd, &args);
+        mc_conf_free(&args);
         snprintf(line, sizeof line, "cmd=%s status=%s", c->cmd, mc_status_name(st));
         mc_sim_trace(s, n->name, "sim.cmd", line);
     }

@@ -360,3 +360,20 @@ void mc_sim_at_start(mc_sim_t *s, int id, uint64_t t_ns)
     sim_ev_t *ev = sim_ev_new(s, SIM_EV_START, (uint32_t)id, SIM_ANY_INC);
     sim_ev_push(s, ev, t_ns < s->now ? s->now : t_ns);
 }
+
+size_t mc_sim_check_roles(mc_sim_t *s, char *err, size_t errlen)
+{
+    size_t fails = 0;
+    char msg[512];
+    for (uint32_t i = 0; i < s->nnodes; i++) {
+        sim_node_t *n = s->nodes[i];
+        if (n->state != SIM_NODE_UP || n->dying || !n->inst || !n->role->check)
+            continue;
+        msg[0] = 0;
+        if (n->role->check(n->inst, msg, sizeof msg))
+            continue;
+        if (fails++ == 0 && err && errlen)
+            snprintf(err, errlen, "%s: %s", n->name, msg[0] ? msg : "check failed");
+    }
+    return fails;
+}

@@ -19,6 +19,11 @@ typedef struct mc_role {
     /* Optional: a workload command (e.g. "put key=a size=4096"), issued by
      * the scenario driver. Completion is reported with a trace event. */
     mc_status_t (*command)(void *node, const char *cmd, const mc_conf_t *args);
+    /* Optional: check the node's internal invariants (e.g. the store
+     * master's allocator conservation and replica placement). The simulator
+     * calls it during and after a run; false (with err) is a correctness
+     * failure. Must not change state. */
+    bool (*check)(void *node, char *err, size_t errlen);
 } mc_role_t;
 
 const mc_role_t *mc_role_find(const char *name);

@@ -149,6 +149,11 @@ bool mc_parse_bandwidth_bps(const char *s, uint64_t *out_bps);
 mc_status_t mc_scenario_resolve(mc_scenario_t *s, const char *(*addr_of)(void *ctx, const char *node),
                                 void *ctx, char *err, size_t errlen);
 
+/* The arguments of the i-th repetition (0-based) of a workload command:
+ * every "{i}" in a value becomes i, so "key": "k{i}" with repeat 100
+ * writes k0..k99. out must be initialised; both worlds call this. */
+void mc_scn_cmd_args(const mc_scn_cmd_t *c, uint32_t i, mc_conf_t *out);
+
 /* ---- trace records and expectation checking (shared by sim and hw) ---- */
 
 /* Trace fields are "k=v k=v": keys and values without spaces, or values in

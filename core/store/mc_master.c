@@ -48,6 +48,8 @@ mc_status_t mc_master_create(const mc_master_config_t *c, mc_rng_t *rng, mc_mast
     mc_map_init(&m->clients);
     mc_vec_init(&m->parked, sizeof(mc_parked_t));
     mc_map_init(&m->repls);
+    mc_map_init(&m->groups);
+    mc_map_init(&m->obj_group);
     mc_m_tasks_init(m);
     m->parked_min_deadline = UINT64_MAX;
     m->next_replica_id = 1;
@@ -70,6 +72,7 @@ void mc_master_destroy(mc_master_t *m)
     for (uint32_t it = 0; mc_map_next(&m->repls, &it, &re);)
         mc_free(re->value);
     mc_map_free(&m->repls);
+    mc_m_groups_destroy(m);
     mc_map_entry_t *e;
     for (uint32_t it = 0; mc_map_next(&m->clients, &it, &e);)
         mc_free(e->value);
@@ -164,6 +167,8 @@ void mc_m_obj_erase(mc_master_t *m, mc_obj_t *o, uint64_t now_ns, bool park_leas
         mc_map_del(&m->csums, mc_obj_key(o), o->klen);
     if (o->flags & MC_OBJ_HAS_TASK)
         mc_m_repl_forget(m, o);
+    if (o->flags & MC_OBJ_GROUPED)
+        mc_m_group_leave(m, o);
     mc_objtab_remove(&m->objs, o);
     mc_free(o);
 }

@@ -215,6 +215,13 @@ void mc_master_batch_remove(mc_master_t *m, uint64_t now_ns, const mc_slice_t *k
 mc_status_t mc_master_remove_by_regex(mc_master_t *m, uint64_t now_ns, const char *pattern, bool force,
                                       uint64_t *removed, char *err, size_t errlen);
 uint64_t mc_master_remove_all(mc_master_t *m, uint64_t now_ns, bool force);
+/* BatchReplicaClear: for each key (skipping empty, absent, leased keys and
+ * keys whose writer is not client): segment_name NULL/"" erases the whole
+ * object unless a replica is not COMPLETE; otherwise only the COMPLETE
+ * replicas on that segment name (the object goes when none is left).
+ * cleared[i] tells whether key i was cleared; returns how many were. */
+uint64_t mc_master_batch_replica_clear(mc_master_t *m, uint64_t now_ns, const mc_slice_t *keys, size_t n,
+                                       mc_uuid_t client, const char *segment_name, bool *cleared);
 
 /* ---- copy / move tasks (mc_master_task.c, mc_master_repl.c) ---- */
 

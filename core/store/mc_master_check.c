@@ -16,7 +16,7 @@ bool mc_master_check(const mc_master_t *m, char *err, size_t errlen)
     uint32_t *held = mc_calloc(m->segs.nslots ? m->segs.nslots : 1, sizeof *held);
     uint64_t *bytes = mc_calloc(m->segs.nslots ? m->segs.nslots : 1, sizeof *bytes);
     bool ok = false;
-    uint64_t nproc = 0, npin = 0, ntask = 0;
+    uint64_t nproc = 0, npin = 0, ntask = 0, ngrouped = 0;
     const mc_obj_t *o;
     for (uint32_t it = 0; mc_objtab_next(&m->objs, (uint32_t *)&it, (mc_obj_t **)&o);) {
         if (o->nrep == 0 || o->nrep > o->caprep) {
@@ -54,6 +54,14 @@ bool mc_master_check(const mc_master_t *m, char *err, size_t errlen)
             }
         }
         ntask += rp != NULL;
+        if (o->flags & MC_OBJ_GROUPED) {
+            const mc_group_t *g = mc_map_get(&m->obj_group, mc_obj_key(o), o->klen);
+            if (!g || !mc_map_has(&g->members, mc_obj_key(o), o->klen) || mc_map_gets(&m->groups, g->id) != g) {
+                snprintf(err, errlen, "object '%.*s': broken group membership", (int)o->klen, mc_obj_key(o));
+                goto out;
+            }
+            ngrouped++;
+        }
         nproc += (o->flags & MC_OBJ_PROCESSING) != 0;
         npin += o->soft_pin_deadline != 0;
     }
@@ -71,6 +79,15 @@ bool mc_master_check(const mc_master_t *m, char *err, size_t errlen)
                      s->name, held[i], (unsigned long long)bytes[i], s->refs, (unsigned long long)s->used_bytes);
             goto out;
         }
+    }
+    uint64_t nmembers = 0;
+    mc_map_entry_t *ge;
+    for (uint32_t it = 0; mc_map_next(&m->groups, &it, &ge);)
+        nmembers += mc_map_count(&((const mc_group_t *)ge->value)->members);
+    if (ngrouped != mc_map_count(&m->obj_group) || nmembers != ngrouped) {
+        snprintf(err, errlen, "groups: %llu grouped objects, %u routes, %llu members", (unsigned long long)ngrouped,
+                 mc_map_count(&m->obj_group), (unsigned long long)nmembers);
+        goto out;
     }
     if (ntask != mc_map_count(&m->repls)) {
         snprintf(err, errlen, "%llu replication records, %llu objects with a task",

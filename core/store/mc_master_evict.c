@@ -100,6 +100,81 @@ static void evict_one(mc_master_t *m, mc_obj_t *o, uint64_t now_ns)
         mc_m_obj_erase(m, o, now_ns, false);
 }
 
+#define GROUP_BIT 0x80000000u
+
+static bool soft_pinned(const mc_obj_t *o, uint64_t now_ns) { return o->soft_pin_deadline > now_ns; }
+
+/* A member the group eviction may take (§4.14). */
+static bool member_eligible(const mc_master_t *m, const mc_obj_t *o, uint64_t now_ns)
+{
+    return !(o->flags & MC_OBJ_HARD_PIN) && has_evictable(m, o) &&
+           !(soft_pinned(o, now_ns) && !m->cfg.allow_evict_soft_pinned_objects);
+}
+
+/* Evict a candidate: one object, or every eligible member of a group.
+ * Returns the number of objects evicted. */
+static uint64_t evict_cand(mc_master_t *m, const cand_t *c, mc_group_t **gv, uint64_t now_ns)
+{
+    if (!(c->idx & GROUP_BIT)) {
+        evict_one(m, m->objs.dense[c->idx], now_ns);
+        return 1;
+    }
+    mc_group_t *g = gv[c->idx & ~GROUP_BIT];
+    uint32_t n = mc_map_count(&g->members), k = 0;
+    mc_obj_t **v = mc_malloc((size_t)(n ? n : 1) * sizeof *v);
+    mc_map_entry_t *e;
+    for (uint32_t it = 0; mc_map_next(&g->members, &it, &e);) {
+        mc_obj_t *o = mc_m_find(m, mc_slice(e->key, e->klen));
+        if (o && member_eligible(m, o, now_ns))
+            v[k++] = o;
+    }
+    /* g may be freed by the last member leaving: not touched below. */
+    for (uint32_t i = 0; i < k; i++)
+        evict_one(m, v[i], now_ns);
+    mc_free(v);
+    return k;
+}
+
+/* Group candidates: a group with a leased member is skipped entirely;
+ * otherwise it is ordered by its most recently leased eligible member. */
+static uint32_t census_groups(mc_master_t *m, uint64_t now_ns, mc_group_t **gv, cand_t *plain, uint32_t *nplain,
+                              cand_t *pinned, uint32_t *npinned)
+{
+    uint32_t ng = 0;
+    mc_map_entry_t *e;
+    for (uint32_t it = 0; mc_map_next(&m->groups, &it, &e);) {
+        mc_group_t *g = e->value;
+        bool leased = false, soft = false;
+        uint64_t lease = 0;
+        uint32_t nel = 0;
+        mc_map_entry_t *me;
+        for (uint32_t jt = 0; mc_map_next(&g->members, &jt, &me) && !leased;) {
+            const mc_obj_t *o = mc_m_find(m, mc_slice(me->key, me->klen));
+            if (!o)
+                continue;
+            if (mc_m_lease_active(o, now_ns)) {
+                leased = true;
+                break;
+            }
+            if (!member_eligible(m, o, now_ns))
+                continue;
+            nel++;
+            soft |= soft_pinned(o, now_ns);
+            if (o->lease_timeout > lease)
+                lease = o->lease_timeout;
+        }
+        if (leased || nel == 0)
+            continue;
+        cand_t c = {lease, GROUP_BIT | ng};
+        gv[ng++] = g;
+        if (soft)
+            pinned[(*npinned)++] = c;
+        else
+            plain[(*nplain)++] = c;
+    }
+    return ng;
+}
+
 static uint64_t sweep_zombies(mc_master_t *m, uint64_t now_ns)
 {
     uint64_t n = 0;
@@ -155,14 +230,16 @@ uint64_t mc_master_batch_evict(mc_master_t *m, uint64_t now_ns, double target, d
         if ((o->flags & MC_OBJ_HARD_PIN) || !has_evictable(m, o))
             continue;
         base++;
-        if (mc_m_lease_active(o, now_ns))
-            continue;
+        if ((o->flags & MC_OBJ_GROUPED) || mc_m_lease_active(o, now_ns))
+            continue; /* group members are candidates as a unit */
         cand_t c = {o->lease_timeout, o->tab_idx};
         if (!o->soft_pin_deadline)
             plain[nplain++] = c;
         else if (m->cfg.allow_evict_soft_pinned_objects)
             pinned[npinned++] = c;
     }
+    mc_group_t **gv = mc_malloc((size_t)(mc_map_count(&m->groups) + 1) * sizeof *gv);
+    census_groups(m, now_ns, gv, plain, &nplain, pinned, &npinned);
     if (base == 0) {
         m->need_eviction = false;
         goto out;
@@ -174,10 +251,8 @@ uint64_t mc_master_batch_evict(mc_master_t *m, uint64_t now_ns, double target, d
     smallest_k(plain, nplain, most < nplain ? (uint32_t)most : nplain);
     smallest_k(pinned, npinned, most < npinned ? (uint32_t)most : npinned);
     uint32_t used = 0;
-    while (evicted < n1 && used < nplain) {
-        evict_one(m, m->objs.dense[plain[used++].idx], now_ns);
-        evicted++;
-    }
+    while (evicted < n1 && used < nplain)
+        evicted += evict_cand(m, &plain[used++], gv, now_ns);
     bool held = false;
     uint64_t r = mc_m_release_parked(m, now_ns, &held);
     /* Pass 2: up to the lower bound, unpinned leftovers then soft-pinned. */
@@ -185,18 +260,20 @@ uint64_t mc_master_batch_evict(mc_master_t *m, uint64_t now_ns, double target, d
     uint64_t left = (uint64_t)(nplain - used) + npinned;
     if (n2 > 0 && (uint64_t)n2 > left)
         n2 = (int64_t)left;
-    for (uint32_t k = 0; n2 > 0; n2--) {
-        if (used < nplain)
-            evict_one(m, m->objs.dense[plain[used++].idx], now_ns);
-        else
-            evict_one(m, m->objs.dense[pinned[k++].idx], now_ns);
-        evicted++;
+    for (uint32_t k = 0; n2 > 0;) {
+        uint64_t got = used < nplain ? evict_cand(m, &plain[used++], gv, now_ns)
+                                     : evict_cand(m, &pinned[k++], gv, now_ns);
+        evicted += got;
+        n2 -= (int64_t)got;
+        if (used >= nplain && k >= npinned)
+            break;
     }
     if (evicted > 0 || held)
         m->need_eviction = false;
     if (evicted > 0)
         m->st.successful_evictions++;
 out:
+    mc_free(gv);
     mc_free(plain);
     mc_free(pinned);
     return evicted;

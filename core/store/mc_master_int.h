@@ -59,6 +59,14 @@ typedef struct mc_tasks {
     uint64_t last_sweep_ns;
 } mc_tasks_t;
 
+/* An object group (§4.14): members evicted as a unit, leases refreshed
+ * together. */
+typedef struct mc_group {
+    char *id;
+    mc_map_t members; /* key -> (void *)1, join order */
+    bool refresh;     /* membership changed: next read refreshes all */
+} mc_group_t;
+
 typedef struct mc_client {
     mc_uuid_t id;
     uint64_t deadline_ns;
@@ -84,6 +92,8 @@ struct mc_master {
     uint64_t view_version;
     mc_master_stats_t st;
     mc_map_t repls;        /* key -> mc_repl_t* for MC_OBJ_HAS_TASK */
+    mc_map_t groups;       /* group id -> mc_group_t*, creation order */
+    mc_map_t obj_group;    /* key -> mc_group_t* for MC_OBJ_GROUPED */
     mc_tasks_t tasks;
 };
 
@@ -142,6 +152,17 @@ void mc_m_clients_tick(mc_master_t *m, uint64_t now_ns);
 
 /* Segment sweep after unmount (mc_master_segment.c). */
 void mc_m_unmount(mc_master_t *m, uint64_t now_ns, mc_seg_t *s);
+
+/* Groups (mc_master_group.c). */
+/* The group id a config asks for: NULL = none given, "" = ungrouped. */
+const char *mc_m_cfg_group(const mc_replicate_config_t *cfg);
+mc_group_t *mc_m_group_of(const mc_master_t *m, const mc_obj_t *o);
+void mc_m_group_join(mc_master_t *m, mc_obj_t *o, const char *gid);
+void mc_m_group_leave(mc_master_t *m, mc_obj_t *o);
+/* Grant the read lease; for a group member, refresh the whole group when
+ * this member's lease is within ttl/2 of expiring or the group changed. */
+void mc_m_read_lease(mc_master_t *m, mc_obj_t *o, uint64_t now_ns);
+void mc_m_groups_destroy(mc_master_t *m);
 
 /* Tasks (mc_master_task.c) and replication execution (mc_master_repl.c). */
 void mc_m_tasks_init(mc_master_t *m);

@@ -10,6 +10,8 @@ mc_status_t mc_m_validate_put(const mc_master_t *m, mc_slice_t key, uint64_t siz
         return MC_INVALID_PARAMS;
     if (cfg->replica_num > MC_STORE_MAX_REPLICAS || key.len > UINT32_MAX)
         return MC_INVALID_PARAMS;
+    if (cfg->group_ids && cfg->n_group_ids != 1 && cfg->n_group_ids != 0)
+        return MC_INVALID_PARAMS; /* single-key form: exactly one group id */
     switch (cfg->soft_pin_action) {
     case MC_SOFT_PIN_PRESERVE:
     case MC_SOFT_PIN_DISABLE:
@@ -91,6 +93,7 @@ mc_status_t mc_m_put_alloc(mc_master_t *m, uint64_t now_ns, mc_uuid_t client, mc
         o->pending_pin = MC_PIN_DISABLE;
     }
     mc_m_set_processing(m, o, true);
+    mc_m_group_join(m, o, mc_m_cfg_group(cfg));
     if (out)
         mc_m_describe(m, o, false, out);
     return MC_OK;
@@ -208,7 +211,16 @@ void mc_master_batch_put_start(mc_master_t *m, uint64_t now_ns, mc_uuid_t client
 {
     mc_replicate_config_t c = *cfg;
     bool pinned_first = false;
+    if (cfg->group_ids && cfg->n_group_ids != n) {
+        for (size_t i = 0; i < n; i++)
+            st[i] = MC_INVALID_PARAMS;
+        return;
+    }
     MC_M_FOR_CHUNKS(m, keys, n, i, {
+        if (cfg->group_ids) {
+            c.group_ids = &cfg->group_ids[i];
+            c.n_group_ids = 1;
+        }
         st[i] = mc_master_put_start(m, now_ns, client, keys[i], sizes[i], &c, out ? &out[i] : NULL);
         /* Same-node batches follow the first key's segment. */
         if (st[i] == MC_OK && cfg->prefer_alloc_in_same_node && !pinned_first && out && out[i].n > 0) {

@@ -19,7 +19,6 @@ static mc_status_t readable_status(const mc_master_t *m, const mc_obj_t *o)
     return all_removed ? MC_OBJECT_NOT_FOUND : MC_REPLICA_IS_NOT_READY;
 }
 
-static uint64_t lease_ns(const mc_master_t *m) { return MC_MS(m->cfg.default_kv_lease_ttl_ms); }
 
 mc_status_t mc_master_get_replica_list(mc_master_t *m, uint64_t now_ns, mc_slice_t key, mc_replica_list_t *out)
 {
@@ -27,7 +26,7 @@ mc_status_t mc_master_get_replica_list(mc_master_t *m, uint64_t now_ns, mc_slice
     mc_status_t st = readable_status(m, o);
     if (st != MC_OK)
         return st;
-    mc_m_grant_lease(o, now_ns, lease_ns(m));
+    mc_m_read_lease(m, o, now_ns);
     if (out)
         mc_m_describe(m, o, true, out);
     return MC_OK;
@@ -53,7 +52,7 @@ mc_status_t mc_master_exist_key(mc_master_t *m, uint64_t now_ns, mc_slice_t key,
     mc_obj_t *o = mc_m_find(m, key);
     *exists = readable_status(m, o) == MC_OK;
     if (*exists)
-        mc_m_grant_lease(o, now_ns, lease_ns(m));
+        mc_m_read_lease(m, o, now_ns);
     return MC_OK;
 }
 
@@ -73,7 +72,7 @@ mc_status_t mc_master_get_size(mc_master_t *m, uint64_t now_ns, mc_slice_t key, 
     mc_status_t st = readable_status(m, o);
     if (st != MC_OK)
         return st;
-    mc_m_grant_lease(o, now_ns, lease_ns(m));
+    mc_m_read_lease(m, o, now_ns);
     *size = o->size;
     return MC_OK;
 }
@@ -91,7 +90,7 @@ mc_status_t mc_master_get_replica_list_by_regex(mc_master_t *m, uint64_t now_ns,
     for (uint32_t it = 0; mc_objtab_next(&m->objs, &it, &o);) {
         if (readable_status(m, o) != MC_OK || !mc_regex_search(&re, mc_obj_keyslice(o)))
             continue;
-        mc_m_grant_lease(o, now_ns, lease_ns(m));
+        mc_m_read_lease(m, o, now_ns);
         mc_m_describe(m, o, true, &l);
         if (fn)
             fn(arg, mc_obj_keyslice(o), &l);

@@ -1,4 +1,6 @@
 /* Remove, BatchRemove, RemoveByRegex, RemoveAll (spec §4.10). */
+#include <string.h>
+
 #include "store/mc_master_int.h"
 #include "store/mc_regex.h"
 
@@ -65,4 +67,41 @@ uint64_t mc_master_remove_all(mc_master_t *m, uint64_t now_ns, bool force)
         removed++;
     }
     return removed;
+}
+
+static bool clear_one(mc_master_t *m, uint64_t now_ns, mc_slice_t key, mc_uuid_t client, const char *seg)
+{
+    mc_obj_t *o = key.len ? mc_m_find(m, key) : NULL;
+    if (!o || !mc_uuid_eq(o->client, client) || mc_m_lease_active(o, now_ns) || (o->flags & MC_OBJ_HAS_TASK))
+        return false;
+    if (!seg || !seg[0]) {
+        if (!mc_m_all_complete(o))
+            return false;
+        mc_m_obj_erase(m, o, now_ns, false);
+        return true;
+    }
+    bool any = false;
+    for (uint32_t i = o->nrep; i-- > 0;) {
+        const mc_seg_t *s = mc_segmgr_at(&m->segs, o->rep[i].slot);
+        if (o->rep[i].status == MC_REPLICA_COMPLETE && strcmp(s->name, seg) == 0) {
+            mc_m_rep_drop(m, o, i, now_ns, 0, 0);
+            any = true;
+        }
+    }
+    if (any && o->nrep == 0)
+        mc_m_obj_erase(m, o, now_ns, false);
+    return any;
+}
+
+uint64_t mc_master_batch_replica_clear(mc_master_t *m, uint64_t now_ns, const mc_slice_t *keys, size_t n,
+                                       mc_uuid_t client, const char *segment_name, bool *cleared)
+{
+    uint64_t count = 0;
+    for (size_t i = 0; i < n; i++) {
+        bool c = clear_one(m, now_ns, keys[i], client, segment_name);
+        if (cleared)
+            cleared[i] = c;
+        count += c;
+    }
+    return count;
 }

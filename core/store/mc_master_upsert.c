@@ -32,12 +32,23 @@ static mc_status_t replace(mc_master_t *m, uint64_t now_ns, mc_uuid_t client, mc
 {
     bool hard = cfg->with_hard_pin || (o->flags & MC_OBJ_HARD_PIN);
     uint64_t pin = o->soft_pin_deadline > now_ns ? o->soft_pin_deadline : 0;
+    /* The group is preserved: the new object joins the old one's group. */
+    mc_group_t *g = mc_m_group_of(m, o);
+    char *gid = g ? mc_strdup(g->id) : NULL;
+    const char *gids[1] = {gid};
+    mc_replicate_config_t c = *cfg;
+    c.group_ids = gid ? gids : NULL;
+    c.n_group_ids = gid ? 1 : 0;
+    mc_m_group_leave(m, o);
     mc_objtab_remove(&m->objs, o);
-    mc_status_t st = mc_m_put_alloc(m, now_ns, client, key, size, cfg, hard, pin, out);
+    mc_status_t st = mc_m_put_alloc(m, now_ns, client, key, size, &c, hard, pin, out);
     if (st != MC_OK) {
         mc_objtab_insert(&m->objs, o);
+        mc_m_group_join(m, o, gid);
+        mc_free(gid);
         return st;
     }
+    mc_free(gid);
     /* A slow reader may still copy the old bytes, a preempted writer write
      * them: park until both are surely done. */
     uint64_t deadline = now_ns + MC_MS(m->cfg.put_start_release_timeout_ms);
@@ -66,6 +77,11 @@ mc_status_t mc_master_upsert_start(mc_master_t *m, uint64_t now_ns, mc_uuid_t cl
     bool hard = cfg->with_hard_pin;
     uint64_t pin = 0;
     if (o) {
+        /* Membership is immutable while the object exists. */
+        const char *want = mc_m_cfg_group(cfg);
+        const mc_group_t *g = mc_m_group_of(m, o);
+        if (want && strcmp(want, g ? g->id : "") != 0)
+            return MC_INVALID_PARAMS;
         if (o->flags & MC_OBJ_HAS_TASK)
             return MC_OBJECT_HAS_REPLICATION_TASK;
         if (o->flags & MC_OBJ_PROCESSING) {
@@ -75,8 +91,16 @@ mc_status_t mc_master_upsert_start(mc_master_t *m, uint64_t now_ns, mc_uuid_t cl
             if (!has_complete(o)) {
                 pin = o->soft_pin_deadline > now_ns ? o->soft_pin_deadline : 0;
                 hard = hard || (o->flags & MC_OBJ_HARD_PIN);
+                const mc_group_t *og = mc_m_group_of(m, o);
+                char *gid = og ? mc_strdup(og->id) : NULL;
                 mc_m_obj_erase(m, o, now_ns, false);
-                o = NULL;
+                const char *gids[1] = {gid};
+                mc_replicate_config_t c = *cfg;
+                c.group_ids = gid ? gids : cfg->group_ids;
+                c.n_group_ids = gid ? 1 : cfg->n_group_ids;
+                mc_status_t st2 = mc_m_put_alloc(m, now_ns, client, key, size, &c, hard, pin, out);
+                mc_free(gid);
+                return st2;
             }
         }
     }
@@ -103,6 +127,17 @@ void mc_master_batch_upsert_start(mc_master_t *m, uint64_t now_ns, mc_uuid_t cli
                                   const uint64_t *sizes, size_t n, const mc_replicate_config_t *cfg,
                                   mc_replica_list_t *out, mc_status_t *st)
 {
-    MC_M_FOR_CHUNKS(m, keys, n, i,
-                    st[i] = mc_master_upsert_start(m, now_ns, client, keys[i], sizes[i], cfg, out ? &out[i] : NULL));
+    mc_replicate_config_t c = *cfg;
+    if (cfg->group_ids && cfg->n_group_ids != n) {
+        for (size_t i = 0; i < n; i++)
+            st[i] = MC_INVALID_PARAMS;
+        return;
+    }
+    MC_M_FOR_CHUNKS(m, keys, n, i, {
+        if (cfg->group_ids) {
+            c.group_ids = &cfg->group_ids[i];
+            c.n_group_ids = 1;
+        }
+        st[i] = mc_master_upsert_start(m, now_ns, client, keys[i], sizes[i], &c, out ? &out[i] : NULL);
+    });
 }

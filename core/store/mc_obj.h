@@ -11,7 +11,8 @@ enum mc_obj_flag {
     MC_OBJ_HARD_PIN = 1u << 0,
     MC_OBJ_PROCESSING = 1u << 1, /* key in upstream's processing_keys */
     MC_OBJ_HAS_CSUM = 1u << 2,   /* checksum in mc_master.csums */
-    MC_OBJ_HAS_TASK = 1u << 3,   /* replication task in mc_master.tasks_by_key */
+    MC_OBJ_HAS_TASK = 1u << 3,   /* replication task in mc_master.repls */
+    MC_OBJ_GROUPED = 1u << 4,    /* member of a group in mc_master.obj_group */
 };
 
 /* Pending soft-pin action of the in-flight write (committed at PutEnd). */

@@ -81,6 +81,10 @@ typedef struct mc_replicate_config {
     const char *preferred_segment;           /* NULL or "" = none; overrides the list */
     const char *const *preferred_segments;   /* tried in order */
     uint32_t n_preferred_segments;
+    /* Object groups (§4.14): one id per key ("" = ungrouped); single-key
+     * calls take exactly one, batch calls one per key; NULL/0 = none. */
+    const char *const *group_ids;
+    uint32_t n_group_ids;
 } mc_replicate_config_t;
 
 /* A replica as returned to clients. endpoint/protocol are borrowed from

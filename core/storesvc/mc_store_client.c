@@ -142,7 +142,7 @@ void mc_sc_op_finish(mc_sc_op_t *op, mc_status_t s)
     MC_ASSERT(mc_map_getu(&c->ops, op->id) == op);
     mc_map_delu(&c->ops, op->id);
     op->res.status = s;
-    if (s == MC_OK && op->kind == MC_SC_GET) {
+    if (s == MC_OK && op->kind == MC_SC_GET && !op->size_only) {
         op->res.data = op->data;
         op->res.len = op->len;
         op->res.value = op->len;
@@ -317,4 +317,31 @@ void mc_store_client_on_msg(mc_store_client_t *c, mc_conn_t conn, const uint8_t 
     }
     if (!mc_member_agent_on_frame(&c->agent, conn, &hdr, &body))
         mc_env_logf(c->env, MC_LOG_WARN, "client", "unexpected message %s", mc_msg_type_name(hdr.type));
+}
+
+static void bind_up(void *node, mc_conn_t conn) { mc_store_client_on_up(node, conn); }
+static void bind_down(void *node, mc_conn_t conn, mc_status_t why) { mc_store_client_on_down(node, conn, why); }
+static void bind_accept(void *node, mc_conn_t conn, const char *peer)
+{
+    (void)node;
+    (void)conn;
+    (void)peer; /* data arrives through the transport, not control connections */
+}
+static void bind_msg(void *node, mc_conn_t conn, const uint8_t *frame, size_t len)
+{
+    mc_store_client_on_msg(node, conn, frame, len);
+}
+static void bind_xfer(void *node, uint64_t tag, mc_status_t s) { mc_store_client_on_xfer(node, tag, s); }
+
+static const mc_env_handlers_t client_handlers = {
+    .on_conn_up = bind_up,
+    .on_conn_accept = bind_accept,
+    .on_conn_down = bind_down,
+    .on_msg = bind_msg,
+    .on_xfer_done = bind_xfer,
+};
+
+void mc_store_client_bind(mc_store_client_t *c)
+{
+    mc_env_bind(c->env, &client_handlers, c);
 }

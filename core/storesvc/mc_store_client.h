@@ -20,6 +20,7 @@ typedef struct mc_sc_result {
     uint8_t *data;       /* get: object bytes (owned by the client; valid during the callback) */
     size_t len;
     uint32_t replicas;   /* put: replicas written */
+    const char (*endpoints)[256]; /* put OK: the replicas' endpoints (segment names), valid during the callback */
 } mc_sc_result_t;
 
 typedef void (*mc_sc_done_fn)(void *arg, const mc_sc_result_t *r);
@@ -61,6 +62,14 @@ void mc_sc_remove(mc_store_client_t *c, mc_slice_t key, bool force, mc_sc_done_f
 void mc_sc_exist(mc_store_client_t *c, mc_slice_t key, mc_sc_done_fn done, void *arg);
 void mc_sc_remove_by_regex(mc_store_client_t *c, const char *pattern, bool force, mc_sc_done_fn done, void *arg);
 void mc_sc_remove_all(mc_store_client_t *c, bool force, mc_sc_done_fn done, void *arg);
+
+/* Bind env upcalls straight to this client (for embedders that host
+ * nothing else on the env: the store_client role, the C API). */
+void mc_store_client_bind(mc_store_client_t *c);
+/* Read-only: object size (grants a lease, as upstream's getSize). */
+void mc_sc_get_size(mc_store_client_t *c, mc_slice_t key, mc_sc_done_fn done, void *arg);
+/* True once the master has acknowledged our segment (health). */
+static inline bool mc_store_client_ready(const mc_store_client_t *c) { return c->agent.registered; }
 
 /* Env upcalls, routed by the embedding role. */
 void mc_store_client_on_up(mc_store_client_t *c, mc_conn_t conn);

@@ -17,6 +17,7 @@ typedef struct mc_sc_op {
     mc_sc_kind_t kind;
     uint16_t msg_type;      /* SIMPLE: which request */
     bool upsert;
+    bool size_only;         /* get_size: stop after the replica list */
     char *key;
     size_t klen;
     uint8_t *data;          /* put: value; get: destination */

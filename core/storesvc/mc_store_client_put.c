@@ -51,8 +51,10 @@ void mc_sc_put_xfers_done(mc_sc_op_t *op)
         q.type = ok ? MC_MSG_UPSERT_END : MC_MSG_UPSERT_REVOKE;
     else
         q.type = ok ? MC_MSG_PUT_END : MC_MSG_PUT_REVOKE;
-    if (ok)
+    if (ok) {
         op->res.replicas = op->nrep;
+        op->res.endpoints = (const char (*)[256])op->endpoints;
+    }
     mc_sc_rpc(op, &q, on_finish_reply);
 }
 

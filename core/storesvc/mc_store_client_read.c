@@ -81,6 +81,11 @@ static void on_list_reply(void *arg, mc_status_t s, const mc_wire_hdr_t *hdr, mc
     }
     mc_store_replicas_reply_free(&rep);
     op->lease_deadline_ns += op->rl.lease_ttl_ms * MC_NS_PER_MS;
+    if (op->size_only) {
+        op->res.value = op->rl.r[0].size;
+        mc_sc_op_finish(op, MC_OK);
+        return;
+    }
     op->len = op->rl.r[0].size;
     op->data = mc_malloc(op->len);
     if (!read_next(op))
@@ -91,6 +96,15 @@ void mc_sc_get(mc_store_client_t *c, mc_slice_t key, mc_sc_done_fn done, void *a
 {
     mc_sc_op_t *op = mc_sc_op_new(c, MC_SC_GET, key, done, arg);
     /* The lease runs from when the query was sent (upstream: steady clock at send). */
+    op->lease_deadline_ns = mc_env_now(c->env);
+    mc_store_req_t q = {.type = MC_MSG_GET_REPLICA_LIST, .nkeys = 1, .keys = &key};
+    mc_sc_rpc(op, &q, on_list_reply);
+}
+
+void mc_sc_get_size(mc_store_client_t *c, mc_slice_t key, mc_sc_done_fn done, void *arg)
+{
+    mc_sc_op_t *op = mc_sc_op_new(c, MC_SC_GET, key, done, arg);
+    op->size_only = true;
     op->lease_deadline_ns = mc_env_now(c->env);
     mc_store_req_t q = {.type = MC_MSG_GET_REPLICA_LIST, .nkeys = 1, .keys = &key};
     mc_sc_rpc(op, &q, on_list_reply);

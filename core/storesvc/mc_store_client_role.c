@@ -127,45 +127,6 @@ static mc_status_t sc_command(void *node, const char *cmd, const mc_conf_t *args
     return MC_OK;
 }
 
-static void sc_on_up(void *node, mc_conn_t conn)
-{
-    store_client_node_t *n = node;
-    mc_store_client_on_up(&n->sc, conn);
-}
-
-static void sc_on_down(void *node, mc_conn_t conn, mc_status_t why)
-{
-    store_client_node_t *n = node;
-    mc_store_client_on_down(&n->sc, conn, why);
-}
-
-static void sc_on_accept(void *node, mc_conn_t conn, const char *peer)
-{
-    (void)node;
-    (void)conn;
-    (void)peer; /* data arrives through the transport, not control connections */
-}
-
-static void sc_on_msg(void *node, mc_conn_t conn, const uint8_t *frame, size_t len)
-{
-    store_client_node_t *n = node;
-    mc_store_client_on_msg(&n->sc, conn, frame, len);
-}
-
-static void sc_on_xfer(void *node, uint64_t tag, mc_status_t s)
-{
-    store_client_node_t *n = node;
-    mc_store_client_on_xfer(&n->sc, tag, s);
-}
-
-static const mc_env_handlers_t sc_handlers = {
-    .on_conn_up = sc_on_up,
-    .on_conn_accept = sc_on_accept,
-    .on_conn_down = sc_on_down,
-    .on_msg = sc_on_msg,
-    .on_xfer_done = sc_on_xfer,
-};
-
 static void *sc_create(mc_env_t *env, mc_conf_t *conf, char *err, size_t errlen)
 {
     mc_sc_config_t cfg = {
@@ -188,11 +149,11 @@ static void *sc_create(mc_env_t *env, mc_conf_t *conf, char *err, size_t errlen)
     store_client_node_t *n = mc_calloc(1, sizeof *n);
     n->env = env;
     n->default_replicas = replicas;
-    mc_env_bind(env, &sc_handlers, n);
     if (mc_store_client_init(&n->sc, env, &cfg, err, errlen) != MC_OK) {
         mc_free(n);
         return NULL;
     }
+    mc_store_client_bind(&n->sc);
     mc_env_tracef(env, "client.start", "client=%s segment=%llu", env->node_name,
                   (unsigned long long)cfg.segment_size);
     return n;

@@ -379,7 +379,7 @@ static void sm_destroy(void *node)
 }
 
 /* Invariant hook for the simulator's checkers. */
-bool mc_store_master_node_check(void *node, char *err, size_t errlen)
+static bool sm_check(void *node, char *err, size_t errlen)
 {
     store_master_node_t *n = node;
     return mc_master_check(n->m, err, errlen);
@@ -392,4 +392,5 @@ const mc_role_t mc_role_store_master = {
             "put_start_release_timeout",
     .create = sm_create,
     .destroy = sm_destroy,
+    .check = sm_check,
 };

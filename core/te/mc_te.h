@@ -127,7 +127,7 @@ const mc_te_stats_t *mc_te_stats(const mc_te_t *te);
 const mc_te_seg_desc_t *mc_te_local_desc(mc_te_t *te);
 
 /* ---- memory (spec §2.2) ----
- * register: len 0 -> ERR_INVALID_ARGUMENT; overlap with a registered
+ * register: len 0, NULL addr or addr+len overflow -> ERR_INVALID_ARGUMENT; overlap with a registered
  * region (duplicates included) -> ERR_ADDRESS_OVERLAPPED; env refusal ->
  * ERR_MEMORY. location: "cpu:N", "cuda:N", "*" (= cpu:0 here), ... .
  * remote_accessible=false publishes the buffer with empty rkey (not a

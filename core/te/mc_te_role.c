@@ -6,7 +6,10 @@
  * "te" conf: every mc_te_create key (mc_te.h) plus
  *   addr             listen address (required; the world fills it)
  *   metadata_server  address of a te_meta node, or P2PHANDSHAKE (segment
- *                    names are then "host:port" addresses); unset = none
+ *                    names are then "host:port" addresses: segment_name
+ *                    defaults to addr); unset = none
+ *   nics             must not exceed the node's NIC count (the sim rejects
+ *                    an unknown path index with MC_INVALID_PARAMS)
  *   buffer_size      register one buffer ("buf0") of this size at start
  * Buffers are filled with a pattern derived from the owner's segment
  * name and the offset, so a READ can verify what it got and a WRITE
@@ -439,6 +442,10 @@ static void *te_create(mc_env_t *env, mc_conf_t *conf, char *err, size_t errlen)
     mc_vec_init(&n->bufs, sizeof(role_buf_t));
     mc_map_init(&n->ops);
     const char *ms = mc_conf_get(conf, "metadata_server");
+    /* P2P handshake mode names the segment by its address (upstream
+     * rewrites local_server_name to host:port the same way). */
+    if (ms && strcmp(ms, MC_TE_P2P_HANDSHAKE) == 0 && !mc_conf_get(conf, "segment_name"))
+        mc_conf_set(conf, "segment_name", addr);
     if (ms && *ms) {
         n->meta = mc_te_meta_rpc_open(env, ms, 0);
         n->meta_rpc = true;

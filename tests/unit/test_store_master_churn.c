@@ -207,9 +207,21 @@ START_TEST(segment_churn)
             mounted[s] = false;
             break;
         case 2:
-        case 3:
-            fx_put_as(U((uint64_t)s), key, 1 + rnd(50000), 1 + (uint32_t)rnd(3));
+        case 3: {
+            /* a third of the objects join one of three groups */
+            char gid[8];
+            snprintf(gid, sizeof gid, "g%d", (int)rnd(3));
+            const char *gids[1] = {gid};
+            mc_replicate_config_t c = fx_cfg(1 + (uint32_t)rnd(3));
+            if (rnd(3) == 0) {
+                c.group_ids = gids;
+                c.n_group_ids = 1;
+            }
+            mc_replica_list_t l;
+            if (mc_master_put_start(M, NOW, U((uint64_t)s), K(key), 1 + rnd(50000), &c, &l) == MC_OK && rnd(4))
+                mc_master_put_end(M, NOW, U((uint64_t)s), K(key), MC_REPLICA_TYPE_ALL, NULL);
             break;
+        }
         case 4: {
             mc_replica_list_t l;
             mc_master_get_replica_list(M, NOW, K(key), &l);
@@ -230,6 +242,8 @@ START_TEST(segment_churn)
                 if (mounted[i])
                     mc_master_ping(M, NOW, U((uint64_t)i), NULL, NULL);
             mc_master_tick(M, NOW);
+            if (rnd(4) == 0)
+                mc_master_batch_evict(M, NOW, 0.2, 0.3);
             break;
         }
         fx_check();
@@ -244,6 +258,77 @@ START_TEST(segment_churn)
 }
 END_TEST
 
+/* Same seed, same inputs => same outputs: run a mixed workload twice and
+ * compare a hash of every status and descriptor the master returned. */
+static uint64_t run_trace(uint64_t seed)
+{
+    mc_rng_t ops, mrng;
+    mc_rng_seed(&ops, seed);
+    mc_rng_seed(&mrng, seed ^ 0xabc);
+    mc_master_config_t c;
+    mc_master_config_default(&c);
+    mc_master_t *m;
+    ck_assert_int_eq(mc_master_create(&c, &mrng, &m), MC_OK);
+    uint64_t now = SEC, h = MC_HASH64_INIT;
+    for (int i = 1; i <= 6; i++) {
+        mc_segment_info_t s = fx_seg(i, 256 << 10);
+        mc_master_mount_segment(m, now, U((uint64_t)i), &s);
+    }
+    for (int op = 0; op < 4000; op++) {
+        char key[16];
+        snprintf(key, sizeof key, "k%d", (int)mc_rng_below(&ops, 300));
+        mc_replicate_config_t cfg = fx_cfg(1 + (uint32_t)mc_rng_below(&ops, 3));
+        mc_replica_list_t l;
+        memset(&l, 0, sizeof l);
+        mc_status_t st = 0;
+        uint64_t cl = 1 + mc_rng_below(&ops, 6);
+        switch (mc_rng_below(&ops, 6)) {
+        case 0:
+            st = mc_master_put_start(m, now, U(cl), K(key), 1 + mc_rng_below(&ops, 20000), &cfg, &l);
+            break;
+        case 1:
+            st = mc_master_put_end(m, now, U(cl), K(key), MC_REPLICA_TYPE_ALL, NULL);
+            break;
+        case 2:
+            st = mc_master_get_replica_list(m, now, K(key), &l);
+            break;
+        case 3:
+            st = mc_master_upsert_start(m, now, U(cl), K(key), 1 + mc_rng_below(&ops, 20000), &cfg, &l);
+            break;
+        case 4:
+            st = mc_master_remove(m, now, K(key), mc_rng_below(&ops, 2));
+            break;
+        case 5:
+            now += mc_rng_below(&ops, 2 * SEC);
+            for (uint64_t i = 1; i <= 6; i++)
+                if (i != 6 || now < 60 * SEC) /* client 6 dies after a minute */
+                    mc_master_ping(m, now, U(i), NULL, NULL);
+            mc_master_tick(m, now);
+            st = (mc_status_t)mc_master_evict_tick(m, now);
+            break;
+        }
+        h = mc_hash64(&st, sizeof st, h);
+        for (uint32_t i = 0; i < l.n; i++) {
+            h = mc_hash64(&l.r[i].id, sizeof l.r[i].id, h);
+            h = mc_hash64(&l.r[i].buffer_address, sizeof l.r[i].buffer_address, h);
+            h = mc_hash64(l.r[i].segment_name, strlen(l.r[i].segment_name), h);
+        }
+    }
+    mc_master_stats_t s;
+    mc_master_get_stats(m, &s);
+    h = mc_hash64(&s, sizeof s, h);
+    mc_master_destroy(m);
+    return h;
+}
+
+START_TEST(deterministic_replay)
+{
+    uint64_t a = run_trace(5 + (uint64_t)_i), b = run_trace(5 + (uint64_t)_i);
+    ck_assert_uint_eq(a, b);
+    ck_assert_uint_ne(a, run_trace(1005 + (uint64_t)_i));
+}
+END_TEST
+
 Suite *store_master_churn_suite(void);
 Suite *store_master_churn_suite(void)
 {
@@ -253,6 +338,7 @@ Suite *store_master_churn_suite(void)
     tcase_add_checked_fixture(tc, fx_setup, fx_teardown);
     tcase_add_loop_test(tc, random_ops_against_model, 0, 3);
     tcase_add_loop_test(tc, segment_churn, 0, 3);
+    tcase_add_loop_test(tc, deterministic_replay, 0, 2);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -253,6 +253,61 @@ START_TEST(soft_pin_ttl_zero_is_disable)
 }
 END_TEST
 
+/* Exactly the k candidates with the smallest (lease_timeout, insertion)
+ * go, whatever the read pattern (checks the partial selection). */
+START_TEST(evicts_exactly_the_oldest_k)
+{
+    enum { N = 600 };
+    static uint64_t lease[N];
+    fx_mount(1, 64 << 20);
+    mc_rng_t r;
+    mc_rng_seed(&r, 7 + (uint64_t)_i);
+    uint64_t t0 = NOW;
+    for (int i = 0; i < N; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "k%d", i);
+        NOW = t0 + mc_rng_below(&r, 50) * MS; /* many equal PutEnd times */
+        ck_assert_int_eq(fx_put(key, 1024, 1), MC_OK);
+        lease[i] = NOW;
+    }
+    for (int j = 0; j < 400; j++) {
+        int i = (int)mc_rng_below(&r, N);
+        char key[16];
+        snprintf(key, sizeof key, "k%d", i);
+        NOW = t0 + (60 + mc_rng_below(&r, 100)) * MS;
+        mc_replica_list_t l;
+        ck_assert_int_eq(mc_master_get_replica_list(M, NOW, K(key), &l), MC_OK);
+        if (NOW + 10 * SEC > lease[i])
+            lease[i] = NOW + 10 * SEC;
+    }
+    NOW = t0 + 20 * SEC;
+    uint64_t k = 1 + mc_rng_below(&r, N - 1);
+    double ratio = (double)k / N;
+    uint64_t got = mc_master_batch_evict(M, NOW, ratio, ratio);
+    uint64_t want = (uint64_t)((double)N * ratio);
+    if ((double)want < (double)N * ratio)
+        want++;
+    ck_assert_uint_eq(got, want);
+    /* The survivors' smallest (lease, i) is above every evicted one's. */
+    uint64_t max_ev_l = 0, min_kept_l = UINT64_MAX;
+    int max_ev_i = -1, min_kept_i = N;
+    for (int i = 0; i < N; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "k%d", i);
+        if (fx_exists(key)) {
+            if (lease[i] < min_kept_l || (lease[i] == min_kept_l && i < min_kept_i)) {
+                min_kept_l = lease[i];
+                min_kept_i = i;
+            }
+        } else if (lease[i] > max_ev_l || (lease[i] == max_ev_l && i > max_ev_i)) {
+            max_ev_l = lease[i];
+            max_ev_i = i;
+        }
+    }
+    ck_assert(max_ev_l < min_kept_l || (max_ev_l == min_kept_l && max_ev_i < min_kept_i));
+}
+END_TEST
+
 Suite *store_master_evict_suite(void);
 Suite *store_master_evict_suite(void)
 {
@@ -272,6 +327,7 @@ Suite *store_master_evict_suite(void)
     tcase_add_test(tc, full_segment_then_put_fails_then_evicts);
     tcase_add_test(tc, soft_pin_commit_and_expiry);
     tcase_add_test(tc, soft_pin_ttl_zero_is_disable);
+    tcase_add_loop_test(tc, evicts_exactly_the_oldest_k, 0, 5);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -456,6 +456,37 @@ START_TEST(checksum_round_trip)
 }
 END_TEST
 
+/* BatchReplicaClear: all / specific segment, lease active, foreign client,
+ * empty and nonexistent keys. */
+START_TEST(batch_replica_clear)
+{
+    fx_mount(1, 1 << 20);
+    fx_mount(2, 1 << 20);
+    ck_assert_int_eq(fx_put("a", 100, 2), MC_OK);
+    ck_assert_int_eq(fx_put("b", 100, 2), MC_OK);
+    mc_replicate_config_t c2 = fx_cfg(1);
+    c2.preferred_segment = "seg2";
+    mc_replica_list_t cl2;
+    ck_assert_int_eq(mc_master_put_start(M, NOW, U(1), K("c"), 100, &c2, &cl2), MC_OK);
+    ck_assert_int_eq(mc_master_put_end(M, NOW, U(1), K("c"), MC_REPLICA_TYPE_ALL, NULL), MC_OK);
+    ck_assert_int_eq(fx_put_as(U(2), "d", 100, 1), MC_OK);
+    ck_assert_int_eq(fx_put("leased", 100, 1), MC_OK);
+    mc_replica_list_t l;
+    ck_assert_int_eq(mc_master_get_replica_list(M, NOW, K("leased"), &l), MC_OK);
+    mc_slice_t keys[] = {K("a"), K(""), K("nope"), K("d"), K("leased"), K("c")};
+    bool cl[6];
+    ck_assert_uint_eq(mc_master_batch_replica_clear(M, NOW, keys, 6, U(1), "seg2", cl), 2);
+    ck_assert(cl[0] && !cl[1] && !cl[2] && !cl[3] && !cl[4] && cl[5]);
+    ck_assert(!fx_exists("c")); /* its only replica was there */
+    ck_assert_uint_eq(fx_nreplicas("a"), 1);
+    /* Whole-object clear. */
+    mc_slice_t k2[] = {K("a"), K("b"), K("d")};
+    ck_assert_uint_eq(mc_master_batch_replica_clear(M, NOW, k2, 3, U(1), "", cl), 2);
+    ck_assert(cl[0] && cl[1] && !cl[2]);
+    ck_assert(!fx_exists("a") && !fx_exists("b") && fx_exists("d"));
+}
+END_TEST
+
 Suite *store_master_put_suite(void);
 Suite *store_master_put_suite(void)
 {
@@ -480,6 +511,7 @@ Suite *store_master_put_suite(void)
     tcase_add_test(tc, batch_remove);
     tcase_add_test(tc, batch_put_get_exist);
     tcase_add_test(tc, checksum_round_trip);
+    tcase_add_test(tc, batch_replica_clear);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -162,6 +162,7 @@ START_TEST(copy_execution)
     /* A target that already holds a replica is skipped. */
     ck_assert_int_eq(mc_master_copy_start(M, NOW, U(1), K("k"), "seg2", t1, 1, &src, &tgt), MC_OK);
     ck_assert_uint_eq(tgt.n, 0);
+    ck_assert_int_eq(mc_master_remove(M, NOW, K("k"), true), MC_OBJECT_HAS_REPLICATION_TASK);
     ck_assert_int_eq(mc_master_copy_end(M, NOW, U(1), K("k")), MC_OK);
     NOW += 10 * SEC;
     ck_assert_int_eq(mc_master_remove(M, NOW, K("k"), false), MC_OK);

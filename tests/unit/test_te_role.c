@@ -111,6 +111,11 @@ START_TEST(test_role_with_metadata_server)
     ck_assert_int_eq(mc_role_te.command(an, "write", &none), MC_INVALID_PARAMS);
     mc_conf_free(&none);
 
+    /* destroy with metadata ops and transfers in flight: no callbacks, no leaks */
+    const char *zz[] = {"segment", "zzz", NULL};
+    cmd(&mc_role_te, cn, "open", zz);
+    cmd(&mc_role_te, an, "read", rd);
+    fw_advance(w, 7000);
     mc_role_te.destroy(cn);
     mc_role_te.destroy(an);
     mc_role_te.destroy(bn);
@@ -124,8 +129,8 @@ START_TEST(test_role_p2p_and_dead_peer)
     fw_t *w = fw_new();
     fw_node_t *a = fw_add_node(w, "A");
     fw_node_t *b = fw_add_node(w, "B");
-    const char *akv[] = {"metadata_server", "P2PHANDSHAKE", "segment_name", a->addr, "buffer_size", "256KiB",
-                         "transfer_timeout", "200ms", NULL};
+    const char *akv[] = {"metadata_server", "P2PHANDSHAKE", "buffer_size", "256KiB", "transfer_timeout", "200ms",
+                         NULL}; /* segment_name defaults to addr */
     const char *bkv[] = {"metadata_server", "P2PHANDSHAKE", "segment_name", b->addr, "buffer_size", "256KiB", NULL};
     void *an = start(&mc_role_te, a, akv);
     void *bn = start(&mc_role_te, b, bkv);
@@ -151,12 +156,57 @@ START_TEST(test_role_p2p_and_dead_peer)
 }
 END_TEST
 
+/* One faulty run: multi-NIC failover, slice timeouts, a transfer timeout. */
+static char *one_run(void)
+{
+    fw_t *w = fw_new();
+    fw_node_t *m = fw_add_node(w, "meta");
+    fw_node_t *a = fw_add_node(w, "A");
+    fw_node_t *b = fw_add_node(w, "B");
+    void *mn = start(&mc_role_te_meta, m, NULL);
+    const char *akv[] = {"metadata_server", m->addr, "buffer_size", "2MiB", "nics", "3", "slice_timeout", "1ms",
+                         "transfer_timeout", "300ms", "slice_size", "16KiB", NULL};
+    const char *bkv[] = {"metadata_server", m->addr, "buffer_size", "2MiB", NULL};
+    void *an = start(&mc_role_te, a, akv);
+    void *bn = start(&mc_role_te, b, bkv);
+    fw_run(w, 10 * MS); /* descriptors published */
+    a->mode[1] = FW_FAIL;
+    a->mode[2] = FW_DROP;
+    const char *wr[] = {"segment", "B", "size", "200KiB", "count", "5", NULL};
+    const char *rd[] = {"segment", "B", "size", "100KiB", "count", "7", "local_offset", "1MiB", NULL};
+    cmd(&mc_role_te, an, "write", wr);
+    cmd(&mc_role_te, an, "read", rd);
+    fw_run(w, 2 * SEC);
+    fw_release(w, a, MC_OK);
+    fw_run(w, 2 * SEC);
+    char *t = strdup(w->traces ? w->traces : "");
+    mc_role_te.destroy(an);
+    mc_role_te.destroy(bn);
+    mc_role_te_meta.destroy(mn);
+    fw_free(w);
+    return t;
+}
+
+START_TEST(test_deterministic_trace)
+{
+    char *x = one_run();
+    char *y = one_run();
+    ck_assert_str_eq(x, y);
+    ck_assert_ptr_nonnull(strstr(x, "te.path_pause"));
+    ck_assert_ptr_nonnull(strstr(x, "te.cmd_xfer op=write segment=B status=COMPLETED ok=5"));
+    ck_assert_ptr_nonnull(strstr(x, "te.cmd_xfer op=read segment=B status=COMPLETED ok=7 failed=0 timeout=0 bytes=716800 verify=ok"));
+    free(x);
+    free(y);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("te_role");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_role_with_metadata_server);
     tcase_add_test(tc, test_role_p2p_and_dead_peer);
+    tcase_add_test(tc, test_deterministic_trace);
     suite_add_tcase(s, tc);
     return s;
 }

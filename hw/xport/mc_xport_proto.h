@@ -1,0 +1,74 @@
+/* The TCP data protocol. Pure encode/decode (no I/O), fuzzed by
+ * tests/fuzz/fuzz_xport_hdr.c.
+ *
+ * Per connection, the initiator sends requests back to back (pipelined);
+ * the receiver serves them in order and answers each with one response.
+ *
+ * Request, 32 bytes, little-endian:
+ *    0 u32 magic 'M','C','X','Q'
+ *    4 u8  version (1)
+ *    5 u8  opcode (0 READ: remote -> initiator, 1 WRITE: initiator -> remote)
+ *    6 u16 reserved, 0
+ *    8 u64 len    (1 .. MC_XPORT_PROTO_MAX_LEN; one slice)
+ *   16 u64 addr   receiver-local virtual address; addr + len must not wrap
+ *   24 u64 req_id initiator's id, echoed in the response
+ *  WRITE: followed by len payload bytes.
+ *
+ * Response, 16 bytes, little-endian:
+ *    0 u32 magic 'M','C','X','R'
+ *    4 u32 code   0 OK, 1 REJECTED (range not inside one registered region;
+ *                 nothing touched), 2 ERROR (receiver-side failure)
+ *    8 u64 req_id
+ *  READ + OK: followed by len bytes. A WRITE's response is sent only after
+ *  all len bytes were stored at addr (so OK means "landed").
+ *
+ * Anything else (bad magic/version/opcode/reserved bits, len 0 or too big,
+ * wrapping range, response id out of order) is a protocol error: the
+ * reader logs it and closes the connection; every op on it fails. */
+#ifndef MC_XPORT_PROTO_H
+#define MC_XPORT_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MC_XPORT_REQ_LEN 32
+#define MC_XPORT_RESP_LEN 16
+#define MC_XPORT_REQ_MAGIC 0x5158434Du  /* "MCXQ" */
+#define MC_XPORT_RESP_MAGIC 0x5258434Du /* "MCXR" */
+#define MC_XPORT_PROTO_VERSION 1
+#define MC_XPORT_PROTO_MAX_LEN (64ull << 20)
+
+enum mc_xport_code {
+    MC_XPORT_CODE_OK = 0,
+    MC_XPORT_CODE_REJECTED = 1,
+    MC_XPORT_CODE_ERROR = 2,
+};
+
+/* Decoder results. */
+enum {
+    MC_XPORT_DEC_OK = 0,
+    MC_XPORT_DEC_SHORT = 1, /* need more bytes */
+    MC_XPORT_DEC_BAD = -1,  /* malformed: close the connection */
+};
+
+typedef struct mc_xport_req {
+    uint8_t opcode;
+    uint64_t len;
+    uint64_t addr;
+    uint64_t req_id;
+} mc_xport_req_t;
+
+typedef struct mc_xport_resp {
+    uint32_t code;
+    uint64_t req_id;
+} mc_xport_resp_t;
+
+void mc_xport_req_encode(const mc_xport_req_t *r, uint8_t out[MC_XPORT_REQ_LEN]);
+/* Decode the first MC_XPORT_REQ_LEN bytes of buf. *why (may be NULL) gets
+ * a static reason on MC_XPORT_DEC_BAD. */
+int mc_xport_req_decode(const uint8_t *buf, size_t n, mc_xport_req_t *out, const char **why);
+
+void mc_xport_resp_encode(const mc_xport_resp_t *r, uint8_t out[MC_XPORT_RESP_LEN]);
+int mc_xport_resp_decode(const uint8_t *buf, size_t n, mc_xport_resp_t *out, const char **why);
+
+#endif
