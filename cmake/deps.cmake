@@ -10,4 +10,5 @@ endfunction()
 
 mc_require_pkg(CJSON libcjson libcjson-dev)
 mc_require_pkg(CHECK check check)
+mc_require_pkg(MHD libmicrohttpd libmicrohttpd-dev)
 find_package(Threads REQUIRED)

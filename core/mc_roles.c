@@ -7,12 +7,16 @@ extern const mc_role_t mc_role_member_master;
 extern const mc_role_t mc_role_member_client;
 extern const mc_role_t mc_role_store_master;
 extern const mc_role_t mc_role_store_client;
+extern const mc_role_t mc_role_te;
+extern const mc_role_t mc_role_te_meta;
 
 static const mc_role_t *const roles[] = {
     &mc_role_member_master,
     &mc_role_member_client,
     &mc_role_store_master,
     &mc_role_store_client,
+    &mc_role_te,
+    &mc_role_te_meta,
     NULL,
 };
 

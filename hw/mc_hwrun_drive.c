@@ -3,6 +3,7 @@
  * and forwards logs, notices unexpected deaths, stops everything at the
  * end. See mc_hwrun.h. */
 #include <errno.h>
+#include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "base/mc_mem.h"
 #include "base/mc_rng.h"
 #include "mc_hwrun.h"
+#include "mc_linebuf.h"
 #include "mc_loop.h"
 #include "mc_node_run.h"
 
@@ -28,8 +30,7 @@ typedef struct mc_hwrun_pipe {
     int fd;
     bool is_err;
     mc_loop_io_t *io;
-    char *buf;
-    size_t len;
+    mc_linebuf_t lines;
 } mc_hwrun_pipe_t;
 
 typedef struct mc_hwrun_node {
@@ -91,6 +92,27 @@ static const char *mc_hwrun_t_str(uint64_t ns, char *buf, size_t n)
     return mc_duration_fmt(ns, buf, n);
 }
 
+/* A runner event in the merged trace, like the simulator's sim.* lines:
+ * hw.node_start, hw.node_crash (history checkers read "*.node_crash"),
+ * hw.fault, hw.fault_skipped, hw.cmd, hw.cmd_skipped. node "-" = the run. */
+static void mc_hwrun_event(mc_hwrun_t *r, const char *node, const char *event, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void mc_hwrun_event(mc_hwrun_t *r, const char *node, const char *event, const char *fmt, ...)
+{
+    char fields[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(fields, sizeof fields, fmt, ap);
+    va_end(ap);
+    uint64_t t = mc_hwrun_now(r);
+    mc_trace_log_add(&r->res->log, t, node, event, fields);
+    if (r->cfg->trace_out) {
+        char line[1024];
+        mc_trace_fmt_line(line, sizeof line, t, node, event, fields);
+        fprintf(r->cfg->trace_out, "%s\n", line);
+    }
+}
+
 /* --------------------------------------------------------- processes --- */
 
 static void mc_hwrun_maybe_finish(mc_hwrun_t *r)
@@ -109,14 +131,15 @@ static void mc_hwrun_proc_reap_if_done(mc_hwrun_proc_t *p)
     mc_list_del(&p->link);
     if (p->in_fd >= 0)
         close(p->in_fd);
-    mc_free(p->out.buf);
-    mc_free(p->err.buf);
+    mc_linebuf_free(&p->out.lines);
+    mc_linebuf_free(&p->err.lines);
     mc_free(p);
     mc_hwrun_maybe_finish(r);
 }
 
-static void mc_hwrun_line(mc_hwrun_pipe_t *pp, char *line)
+static void mc_hwrun_line(void *arg, char *line)
 {
+    mc_hwrun_pipe_t *pp = arg;
     mc_hwrun_t *r = pp->proc->node->run;
     const char *name = pp->proc->node->scn->name;
     if (pp->is_err) {
@@ -135,11 +158,7 @@ static void mc_hwrun_line(mc_hwrun_pipe_t *pp, char *line)
 static void mc_hwrun_pipe_close(mc_hwrun_pipe_t *pp)
 {
     mc_hwrun_t *r = pp->proc->node->run;
-    if (pp->len) { /* last line without a newline */
-        pp->buf[pp->len] = '\0';
-        mc_hwrun_line(pp, pp->buf);
-        pp->len = 0;
-    }
+    mc_linebuf_flush(&pp->lines, mc_hwrun_line, pp);
     mc_loop_io_del(r->loop, pp->io);
     pp->io = NULL;
     close(pp->fd);
@@ -151,29 +170,16 @@ static void mc_hwrun_pipe_ready(void *arg, uint32_t events)
 {
     (void)events;
     mc_hwrun_pipe_t *pp = arg;
-    ssize_t n = read(pp->fd, pp->buf + pp->len, MC_HWRUN_LINE_MAX - pp->len);
+    size_t room;
+    char *dst = mc_linebuf_space(&pp->lines, &room);
+    ssize_t n = read(pp->fd, dst, room);
     if (n < 0 && (errno == EINTR || errno == EAGAIN))
         return;
     if (n <= 0) {
         mc_hwrun_pipe_close(pp); /* may free pp */
         return;
     }
-    pp->len += (size_t)n;
-    size_t start = 0;
-    for (size_t i = 0; i < pp->len; i++) {
-        if (pp->buf[i] != '\n')
-            continue;
-        pp->buf[i] = '\0';
-        mc_hwrun_line(pp, pp->buf + start);
-        start = i + 1;
-    }
-    memmove(pp->buf, pp->buf + start, pp->len - start);
-    pp->len -= start;
-    if (pp->len == MC_HWRUN_LINE_MAX) { /* over-long line: pass it on in pieces */
-        pp->buf[pp->len - 1] = '\0';
-        mc_hwrun_line(pp, pp->buf);
-        pp->len = 0;
-    }
+    mc_linebuf_commit(&pp->lines, (size_t)n, mc_hwrun_line, pp);
 }
 
 static void mc_hwrun_pipe_init(mc_hwrun_proc_t *p, mc_hwrun_pipe_t *pp, int fd, bool is_err)
@@ -181,7 +187,7 @@ static void mc_hwrun_pipe_init(mc_hwrun_proc_t *p, mc_hwrun_pipe_t *pp, int fd, 
     pp->proc = p;
     pp->fd = fd;
     pp->is_err = is_err;
-    pp->buf = mc_malloc(MC_HWRUN_LINE_MAX + 1);
+    mc_linebuf_init(&pp->lines, MC_HWRUN_LINE_MAX);
 }
 
 static bool mc_hwrun_pipe_watch(mc_hwrun_t *r, mc_hwrun_pipe_t *pp)
@@ -252,6 +258,7 @@ static bool mc_hwrun_boot(mc_hwrun_node_t *n)
     }
     n->cur = p;
     n->paused = false;
+    mc_hwrun_event(r, sn->name, "hw.node_start", "role=%s inc=%u pid=%d", sn->role, n->boots, (int)pid);
     n->boots++;
     printf("hwrun: %s boot %s pid %d on %s\n", mc_hwrun_t_str(mc_hwrun_now(r), t, sizeof t), sn->name, (int)pid,
            n->addr);
@@ -316,6 +323,7 @@ static void mc_hwrun_skip(mc_hwrun_t *r, const mc_scn_fault_t *f, const char *wh
 {
     char t[32];
     printf("skip: fault %s at %s: %s\n", mc_fault_kind_name(f->kind), mc_hwrun_t_str(f->at_ns, t, sizeof t), why);
+    mc_hwrun_event(r, f->node ? f->node : "-", "hw.fault_skipped", "kind=%s", mc_fault_kind_name(f->kind));
     r->res->skipped_faults++;
     if (f->at_ns < r->res->skip_from_ns)
         r->res->skip_from_ns = f->at_ns;
@@ -342,9 +350,10 @@ static mc_hwrun_proc_t *mc_hwrun_node_dying(mc_hwrun_node_t *n)
 }
 
 /* SIGKILL the running incarnation: an injected crash, not a failure. */
-static void mc_hwrun_kill(mc_hwrun_node_t *n)
+static void mc_hwrun_kill(mc_hwrun_node_t *n, const char *why)
 {
     mc_hwrun_proc_t *p = n->cur;
+    mc_hwrun_event(n->run, n->scn->name, "hw.node_crash", "why=%s inc=%u", why, n->boots - 1);
     p->expect_exit = true;
     kill(p->pid, SIGKILL);
     n->cur = NULL;
@@ -362,6 +371,9 @@ static void mc_hwrun_fault_timer(void *arg)
     mc_hwrun_t_str(f->at_ns, t, sizeof t);
     mc_hwrun_node_t *n = mc_hwrun_node_find(r, f->node);
     const char *kind = mc_fault_kind_name(f->kind);
+    if (f->kind == MC_FAULT_CRASH || f->kind == MC_FAULT_RESTART || f->kind == MC_FAULT_PAUSE ||
+        f->kind == MC_FAULT_RESUME) /* the ones made real below */
+        mc_hwrun_event(r, "-", "hw.fault", "kind=%s node=%s", kind, f->node ? f->node : "-");
     switch (f->kind) {
     case MC_FAULT_CRASH:
     case MC_FAULT_PAUSE:
@@ -372,7 +384,7 @@ static void mc_hwrun_fault_timer(void *arg)
         }
         if (f->kind == MC_FAULT_CRASH) {
             printf("hwrun: %s fault crash %s: SIGKILL pid %d\n", t, n->scn->name, (int)n->cur->pid);
-            mc_hwrun_kill(n);
+            mc_hwrun_kill(n, "fault");
         } else if (f->kind == MC_FAULT_PAUSE) {
             printf("hwrun: %s fault pause %s: SIGSTOP pid %d\n", t, n->scn->name, (int)n->cur->pid);
             kill(n->cur->pid, SIGSTOP);
@@ -389,7 +401,7 @@ static void mc_hwrun_fault_timer(void *arg)
         if (n->cur) {
             printf("hwrun: %s fault restart %s: still running, SIGKILL pid %d first\n", t, n->scn->name,
                    (int)n->cur->pid);
-            mc_hwrun_kill(n);
+            mc_hwrun_kill(n, "restart");
         }
         /* The new incarnation binds the same port: let a killed one die first. */
         mc_hwrun_proc_t *old = mc_hwrun_node_dying(n);
@@ -425,24 +437,29 @@ static void mc_hwrun_fault_timer(void *arg)
 
 /* ---------------------------------------------------------- commands --- */
 
-static void mc_hwrun_cmd_send(mc_hwrun_t *r, const mc_scn_cmd_t *c)
+static void mc_hwrun_cmd_send(mc_hwrun_t *r, const mc_scn_cmd_t *c, uint32_t rep)
 {
     char t[32];
     mc_hwrun_t_str(mc_hwrun_now(r), t, sizeof t);
     mc_hwrun_node_t *n = mc_hwrun_node_find(r, c->node);
     if (!n || !n->cur) {
         printf("hwrun: %s drop: cmd %s for %s: node not running\n", t, c->cmd, c->node);
+        mc_hwrun_event(r, c->node, "hw.cmd_skipped", "cmd=%s why=down", c->cmd);
         return;
     }
     char line[8192], esc[2048];
+    mc_conf_t args; /* this repetition's: "{i}" replaced */
+    mc_conf_init(&args);
+    mc_scn_cmd_args(c, rep, &args);
     size_t len = (size_t)snprintf(line, sizeof line, "cmd %s", c->cmd);
-    for (size_t i = 0; i < c->args.n && len < sizeof line; i++) {
-        mc_node_cmd_escape(c->args.kv[i].key, esc, sizeof esc);
+    for (size_t i = 0; i < args.n && len < sizeof line; i++) {
+        mc_node_cmd_escape(args.kv[i].key, esc, sizeof esc);
         len += (size_t)snprintf(line + len, sizeof line - len, " %s=", esc);
-        mc_node_cmd_escape(c->args.kv[i].value, esc, sizeof esc);
+        mc_node_cmd_escape(args.kv[i].value, esc, sizeof esc);
         if (len < sizeof line)
             len += (size_t)snprintf(line + len, sizeof line - len, "%s", esc);
     }
+    mc_conf_free(&args);
     if (len + 1 >= sizeof line) {
         printf("hwrun: %s drop: cmd %s for %s: longer than %zu bytes\n", t, c->cmd, c->node, sizeof line);
         return;
@@ -452,9 +469,13 @@ static void mc_hwrun_cmd_send(mc_hwrun_t *r, const mc_scn_cmd_t *c)
     do {
         w = write(n->cur->in_fd, line, len);
     } while (w < 0 && errno == EINTR);
-    if (w != (ssize_t)len) /* a pipe write this small is all or nothing */
-        printf("hwrun: %s drop: cmd %s for %s: stdin pipe %s\n", t, c->cmd, c->node,
-               w < 0 && errno == EAGAIN ? "full" : "closed");
+    if (w != (ssize_t)len) { /* a pipe write this small is all or nothing */
+        bool full = w < 0 && errno == EAGAIN;
+        printf("hwrun: %s drop: cmd %s for %s: stdin pipe %s\n", t, c->cmd, c->node, full ? "full" : "closed");
+        mc_hwrun_event(r, c->node, "hw.cmd_skipped", "cmd=%s why=%s", c->cmd, full ? "pipe_full" : "pipe_closed");
+        return;
+    }
+    mc_hwrun_event(r, c->node, "hw.cmd", "cmd=%s", c->cmd);
 }
 
 static void mc_hwrun_cmd_timer(void *arg)
@@ -463,7 +484,7 @@ static void mc_hwrun_cmd_timer(void *arg)
     mc_hwrun_t *r = hc->run;
     if (r->phase != MC_HWRUN_RUNNING)
         return;
-    mc_hwrun_cmd_send(r, hc->cmd);
+    mc_hwrun_cmd_send(r, hc->cmd, hc->sent);
     uint32_t repeat = hc->cmd->repeat ? hc->cmd->repeat : 1;
     if (++hc->sent < repeat) {
         uint64_t at = hc->cmd->at_ns + (uint64_t)hc->sent * hc->cmd->every_ns;
@@ -501,6 +522,8 @@ static void mc_hwrun_child_exit(mc_hwrun_t *r, pid_t pid, int st)
     } else {
         printf("hwrun: %s crash: node %s (pid %d) died unexpectedly: %s\n", t, p->node->scn->name, (int)pid, how);
         r->res->crashes++;
+        if (p->node->cur == p)
+            mc_hwrun_event(r, p->node->scn->name, "hw.node_crash", "why=died inc=%u", p->node->boots - 1);
     }
     if (p->node->cur == p) {
         p->node->cur = NULL;

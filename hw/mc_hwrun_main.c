@@ -275,6 +275,15 @@ int main(int argc, char **argv)
         else
             safety++;
     }
+    /* History checks ("checks": store_history, ...) judge the whole run;
+     * a skipped fault only removes excuses, so they always apply. */
+    mc_expect_result_t checks[MC_SCN_MAX_CHECKS];
+    size_t check_fails = 0;
+    size_t nchecks = mc_scenario_checks_run(&s, &res.log, checks, MC_SCN_MAX_CHECKS, &check_fails);
+    for (size_t i = 0; i < nchecks; i++)
+        printf("check: %s\n", checks[i].msg);
+    safety += check_fails;
+    ok += nchecks - check_fails;
     if (res.crashes)
         rc = MC_HWRUN_EXIT_CRASH;
     else if (safety)
@@ -285,7 +294,7 @@ int main(int argc, char **argv)
         rc = 130;
     else
         rc = MC_HWRUN_EXIT_PASS;
-    printf("hwrun: %s: %s — expectations %zu ok, %zu safety failed, %zu liveness failed, %zu skipped; "
+    printf("hwrun: %s: %s — expectations and checks %zu ok, %zu safety failed, %zu liveness failed, %zu skipped; "
            "faults skipped %zu; unexpected deaths %zu; %zu trace records; seed %llu; exit %d\n",
            rc == 0 ? "PASS" : "FAIL", s.name, ok, safety, liveness, skipped, res.skipped_faults, res.crashes,
            res.log.n, (unsigned long long)cfg.seed, rc);

@@ -8,8 +8,8 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#include "base/mc_mem.h"
 #include "mc_hw_env.h"
+#include "mc_linebuf.h"
 #include "mc_loop.h"
 
 #define MC_NODE_LINE_MAX (64u << 10)
@@ -22,9 +22,7 @@ typedef struct mc_node_proc {
     int sfd;
     mc_loop_io_t *sig_io;
     mc_loop_io_t *in_io;
-    char *line;
-    size_t line_len;
-    bool line_skip; /* dropping the rest of an over-long line */
+    mc_linebuf_t lines; /* stdin */
 } mc_node_proc_t;
 
 static int mc_hex(char c)
@@ -95,8 +93,9 @@ bool mc_node_cmd_parse(char *line, const char **name, mc_conf_t *args)
     return true;
 }
 
-static void mc_node_cmd_run(mc_node_proc_t *p, char *line)
+static void mc_node_cmd_run(void *arg, char *line)
 {
+    mc_node_proc_t *p = arg;
     if (line[0] == '\0')
         return;
     const char *name = NULL;
@@ -123,33 +122,21 @@ static void mc_node_stdin_ready(void *arg, uint32_t events)
     (void)events;
     mc_node_proc_t *p = arg;
     /* One read per readiness: stdin may be blocking (a terminal). */
-    ssize_t n = read(STDIN_FILENO, p->line + p->line_len, MC_NODE_LINE_MAX - p->line_len);
+    size_t room;
+    char *dst = mc_linebuf_space(&p->lines, &room);
+    ssize_t n = read(STDIN_FILENO, dst, room);
     if (n < 0 && (errno == EINTR || errno == EAGAIN))
         return;
     if (n <= 0) {
         mc_env_logf(p->env, MC_LOG_DEBUG, "node", "stdin closed");
+        mc_linebuf_flush(&p->lines, mc_node_cmd_run, p);
         mc_loop_io_del(p->loop, p->in_io);
         p->in_io = NULL;
         return;
     }
-    p->line_len += (size_t)n;
-    size_t start = 0;
-    for (size_t i = 0; i < p->line_len; i++) {
-        if (p->line[i] != '\n')
-            continue;
-        p->line[i] = '\0';
-        if (!p->line_skip)
-            mc_node_cmd_run(p, p->line + start);
-        p->line_skip = false;
-        start = i + 1;
-    }
-    memmove(p->line, p->line + start, p->line_len - start);
-    p->line_len -= start;
-    if (p->line_len == MC_NODE_LINE_MAX) {
-        mc_env_logf(p->env, MC_LOG_WARN, "node", "stdin line longer than %u bytes dropped", MC_NODE_LINE_MAX);
-        p->line_len = 0;
-        p->line_skip = true;
-    }
+    /* An over-long line arrives in pieces, which fail to parse and are
+     * reported; commands are far shorter than the buffer. */
+    mc_linebuf_commit(&p->lines, (size_t)n, mc_node_cmd_run, p);
 }
 
 static void mc_node_signal(void *arg, uint32_t events)
@@ -211,7 +198,7 @@ int mc_node_run(const mc_node_opts_t *o)
         goto cleanup;
     }
     if (o->read_stdin) {
-        p.line = mc_malloc(MC_NODE_LINE_MAX);
+        mc_linebuf_init(&p.lines, MC_NODE_LINE_MAX);
         /* Fails for regular files and /dev/null: then no commands. */
         p.in_io = mc_loop_io_add(p.loop, STDIN_FILENO, EPOLLIN, mc_node_stdin_ready, &p);
     }
@@ -222,7 +209,7 @@ cleanup:
         o->role->destroy(p.node);
     mc_hw_env_destroy(p.env);
     mc_loop_destroy(p.loop);
-    mc_free(p.line);
+    mc_linebuf_free(&p.lines);
     if (p.sfd >= 0)
         close(p.sfd);
     return rc;

@@ -25,6 +25,7 @@
 #define MC_TCP_READS_PER_EVENT 16
 #define MC_TCP_ACCEPTS_PER_EVENT 64
 #define MC_TCP_KEEP_BUF (256u << 10) /* shrink idle buffers larger than this */
+#define MC_TCP_PREALLOC_MAX (1u << 20) /* input room reserved ahead of a frame's bytes */
 
 typedef enum mc_tcp_state {
     MC_TCP_RESOLVING, /* host name lookup on a helper thread; no socket yet */
@@ -280,7 +281,10 @@ static bool mc_tcp_conn_parse(mc_tcp_conn_t *c)
         }
         size_t need = (size_t)MC_WIRE_HDR_LEN + hdr.body_len;
         if (avail < need) {
-            mc_tcp_buf_reserve(b, need - avail); /* one read can finish it */
+            /* Room for the rest, up to a cap: memory follows the bytes that
+             * actually arrive, not a length a peer merely announces. */
+            size_t rest = need - avail;
+            mc_tcp_buf_reserve(b, rest < MC_TCP_PREALLOC_MAX ? rest : MC_TCP_PREALLOC_MAX);
             break;
         }
         c->busy++;

@@ -18,12 +18,15 @@ static const char usage_text[] =
     "  run SCENARIO [--seed N] [--trace FILE] [--log-level L] [--quiet] [--no-fork]\n"
     "      run a scenario file; print seed, parameters, expectation results,\n"
     "      simulated and wall seconds, events and the trace hash\n"
-    "  swarm [--seeds A..B] [--jobs N] [--clients K] [--twice] [--verbose]\n"
+    "  swarm [--seeds A..B] [--jobs N] [--clients K] [--workload W] [--twice] [--verbose]\n"
     "      per seed: a random membership cluster (1 master + 1..K clients,\n"
     "      default K=8) with a random network and fault schedule, checked\n"
     "      against the membership invariants; each seed in a forked child\n"
-    "      (default seeds 1..100, jobs 2)\n"
-    "  replay --seed N [--clients K] [--trace FILE] [--log-level L]\n"
+    "      (default seeds 1..100, jobs 2). --workload store: a random store\n"
+    "      cluster (1 master + 2..min(K,6) store clients) with a random\n"
+    "      put/get/upsert/remove/exist workload and faults, checked by\n"
+    "      store_history, the master's invariants and liveness after calm\n"
+    "  replay --seed N [--clients K] [--workload W] [--trace FILE] [--log-level L]\n"
     "      re-run one swarm seed in this process, verbosely\n"
     "\n"
     "options:\n"
@@ -33,6 +36,7 @@ static const char usage_text[] =
     "                  (default warn for run, off for swarm)\n"
     "  --no-fork       run: do not run in a child (crashes are not mapped to 70)\n"
     "  --twice         swarm: run each seed twice; hashes must match\n"
+    "  --workload W    swarm/replay: membership (default) or store\n"
     "  -h, --help      this text\n"
     "\n"
     "exit codes: 0 pass, 64 usage, 65 bad scenario file, 70 crash (a node's\n"
@@ -45,7 +49,7 @@ static int usage(FILE *f, int code)
 }
 
 enum { OPT_SEED = 256, OPT_TRACE, OPT_LOG, OPT_SEEDS, OPT_JOBS, OPT_CLIENTS, OPT_TWICE, OPT_NOFORK,
-       OPT_QUIET, OPT_VERBOSE };
+       OPT_QUIET, OPT_VERBOSE, OPT_WORKLOAD };
 
 static const struct option long_opts[] = {
     {"seed", required_argument, NULL, OPT_SEED},
@@ -58,6 +62,7 @@ static const struct option long_opts[] = {
     {"no-fork", no_argument, NULL, OPT_NOFORK},
     {"quiet", no_argument, NULL, OPT_QUIET},
     {"verbose", no_argument, NULL, OPT_VERBOSE},
+    {"workload", required_argument, NULL, OPT_WORKLOAD},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -70,6 +75,7 @@ typedef struct cli {
     uint64_t from, to;
     uint32_t jobs, clients;
     bool twice, nofork, quiet, verbose;
+    bool store;
     const char *file;
 } cli_t;
 
@@ -159,6 +165,14 @@ static int parse_cli(int argc, char **argv, cli_t *c)
             break;
         case OPT_VERBOSE:
             c->verbose = true;
+            break;
+        case OPT_WORKLOAD:
+            if (strcmp(optarg, "store") == 0) {
+                c->store = true;
+            } else if (strcmp(optarg, "membership") != 0) {
+                fprintf(stderr, "mooncake_sim: --workload: expected membership or store, got '%s'\n", optarg);
+                return MC_SIM_EXIT_USAGE;
+            }
             break;
         case 'h':
             exit(usage(stdout, 0));
@@ -253,6 +267,7 @@ static int do_replay(void *arg)
     mc_swarm_opts_t o;
     mc_swarm_opts_init(&o);
     o.max_clients = c->clients;
+    o.workload = c->store ? MC_SWARM_STORE : MC_SWARM_MEMBERSHIP;
     o.verbose = true;
     o.log_level = c->log_level == -2 ? MC_LOG_WARN : c->log_level;
     o.trace_out = open_trace(c->trace);
@@ -303,6 +318,7 @@ int main(int argc, char **argv)
         o.seed_to = c.to;
         o.jobs = c.jobs;
         o.max_clients = c.clients;
+        o.workload = c.store ? MC_SWARM_STORE : MC_SWARM_MEMBERSHIP;
         o.verbose = c.verbose;
         o.twice = c.twice;
         if (c.log_level != -2)

@@ -124,6 +124,10 @@ void mc_sim_fault_apply(mc_sim_t *s, const mc_scn_fault_t *f)
     case MC_FAULT_CLOCK_STEP:
         snprintf(line, sizeof line, "kind=%s step_ns=%llu", kn, (unsigned long long)f->step_ns);
         break;
+    case MC_FAULT_XFER_BLACKHOLE:
+    case MC_FAULT_XFER_BLACKHOLE_OFF:
+        snprintf(line, sizeof line, "kind=%s", kn);
+        break;
     default:
         snprintf(line, sizeof line, "kind=%s why=unsupported", kn);
         mc_sim_trace(s, n->name, "sim.fault_skipped", line);
@@ -157,6 +161,11 @@ void mc_sim_fault_apply(mc_sim_t *s, const mc_scn_fault_t *f)
         break;
     case MC_FAULT_CLOCK_STEP:
         sim_node_step(s, n, f->step_ns);
+        break;
+    case MC_FAULT_XFER_BLACKHOLE:
+    case MC_FAULT_XFER_BLACKHOLE_OFF:
+        /* transfers already in flight still complete: only new posts vanish */
+        n->xfer_blackhole = f->kind == MC_FAULT_XFER_BLACKHOLE;
         break;
     default:
         MC_UNREACHABLE();

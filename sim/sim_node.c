@@ -281,6 +281,18 @@ void mc_sim_destroy(mc_sim_t *s)
     mc_free(s);
 }
 
+/* Keys the world owns: the node's address and, unless the scenario set
+ * it, how many NICs (paths) it has. */
+static void sim_node_world_conf(sim_node_t *n)
+{
+    mc_conf_set(&n->conf, "addr", n->addr);
+    if (!mc_conf_get(&n->conf, "nics")) {
+        char buf[16];
+        snprintf(buf, sizeof buf, "%u", n->nnics);
+        mc_conf_set(&n->conf, "nics", buf);
+    }
+}
+
 int mc_sim_node_add(mc_sim_t *s, const char *name, const mc_role_t *role, const mc_conf_t *conf,
                     uint32_t nics)
 {
@@ -299,8 +311,8 @@ int mc_sim_node_add(mc_sim_t *s, const char *name, const mc_role_t *role, const 
     mc_conf_init(&n->conf);
     if (conf)
         mc_conf_copy(&n->conf, conf);
-    mc_conf_set(&n->conf, "addr", n->addr);
     n->nnics = nics == 0 ? 1 : (nics > SIM_MAX_NICS ? SIM_MAX_NICS : nics);
+    sim_node_world_conf(n);
     n->rate = 1.0;
     /* Monotonic clocks count from boot, not from 0: a per-node offset from
      * the seed keeps core from assuming "0 = start of time". */
@@ -341,7 +353,7 @@ void mc_sim_node_set_conf(mc_sim_t *s, int id, const mc_conf_t *conf)
     mc_conf_free(&n->conf);
     mc_conf_init(&n->conf);
     mc_conf_copy(&n->conf, conf);
-    mc_conf_set(&n->conf, "addr", n->addr);
+    sim_node_world_conf(n);
 }
 
 void *mc_sim_node_instance(const mc_sim_t *s, int id) { return sim_node(s, (uint32_t)id)->inst; }

@@ -78,6 +78,48 @@ static void collect(void *ctx, uint64_t t, const char *node, const char *event, 
     mc_trace_log_add(ctx, t, node, event, fields);
 }
 
+/* Role invariants (mc_role_t.check) every simulated second and at the end. */
+#define ROLE_CHECK_EVERY_NS MC_NS_PER_S
+
+typedef struct role_checks {
+    uint64_t end_ns;
+    uint64_t runs;
+    size_t fails;
+    uint64_t first_t;
+    char first[600];
+} role_checks_t;
+
+static void role_check_now(mc_sim_t *sim, role_checks_t *rc)
+{
+    char err[600];
+    rc->runs++;
+    if (mc_sim_check_roles(sim, err, sizeof err) == 0)
+        return;
+    if (rc->fails++ == 0) {
+        rc->first_t = mc_sim_now(sim);
+        snprintf(rc->first, sizeof rc->first, "%s", err);
+    }
+}
+
+static void role_check_tick(mc_sim_t *sim, void *arg)
+{
+    role_checks_t *rc = arg;
+    role_check_now(sim, rc);
+    uint64_t next = mc_sim_now(sim) + ROLE_CHECK_EVERY_NS;
+    if (next < rc->end_ns)
+        mc_sim_at_call(sim, next, role_check_tick, rc);
+}
+
+static bool any_role_checks(const mc_scenario_t *scn)
+{
+    for (size_t i = 0; i < scn->nnodes; i++) {
+        const mc_role_t *role = mc_role_find(scn->nodes[i].role);
+        if (role && role->check)
+            return true;
+    }
+    return false;
+}
+
 static void print_net(FILE *out, const mc_net_model_t *m)
 {
     fprintf(out, "net: latency=%lluns jitter=%lluns bandwidth=%llubps loss=%g dup=%g reorder=%g\n",
@@ -92,6 +134,9 @@ int mc_sim_run_scenario(mc_scenario_t *scn, const mc_sim_run_opts_t *o, mc_sim_r
     mc_sim_cfg_t cfg;
     mc_sim_t *sim = NULL;
     mc_expect_result_t *res = NULL;
+    mc_expect_result_t chk[MC_SCN_MAX_CHECKS];
+    role_checks_t rchk = {.end_ns = scn->duration_ns};
+    bool role_checks = any_role_checks(scn);
     char err[1024];
     const char *file = scn->file ? scn->file : (scn->name ? scn->name : "scenario");
 
@@ -139,6 +184,8 @@ int mc_sim_run_scenario(mc_scenario_t *scn, const mc_sim_run_opts_t *o, mc_sim_r
         mc_sim_at_fault(sim, &scn->faults[i]);
     for (size_t i = 0; i < scn->ncmds; i++)
         mc_sim_at_cmd(sim, &scn->cmds[i]);
+    if (role_checks)
+        mc_sim_at_call(sim, ROLE_CHECK_EVERY_NS, role_check_tick, &rchk);
 
     double w0 = mc_sim_wall_now();
     mc_status_t st = mc_sim_run(sim, scn->duration_ns);
@@ -162,6 +209,22 @@ int mc_sim_run_scenario(mc_scenario_t *scn, const mc_sim_run_opts_t *o, mc_sim_r
         }
         if (o->verbose || !res[i].ok)
             fprintf(out, "  %s\n", res[i].msg);
+    }
+    size_t nchk_fail = 0, nchk = mc_scenario_checks_run(scn, &log, chk, MC_SCN_MAX_CHECKS, &nchk_fail);
+    r->safety_fail += nchk_fail;
+    for (size_t i = 0; i < nchk; i++)
+        if (o->verbose || !chk[i].ok)
+            fprintf(out, "  %s\n", chk[i].msg);
+    if (role_checks) {
+        role_check_now(sim, &rchk); /* and once more at the end */
+        if (rchk.fails) {
+            r->safety_fail++;
+            fprintf(out, "  FAIL [safety] role invariants: %zu of %llu checkpoints failed; first at %.6fs: %s\n",
+                    rchk.fails, (unsigned long long)rchk.runs, (double)rchk.first_t / 1e9, rchk.first);
+        } else if (o->verbose) {
+            fprintf(out, "  ok [safety] role invariants held at %llu checkpoints (every 1s and at the end)\n",
+                    (unsigned long long)rchk.runs);
+        }
     }
     if (o->check)
         o->check(o->check_ctx, scn, &log, sim, out, &r->safety_fail, &r->liveness_fail);

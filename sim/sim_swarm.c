@@ -386,6 +386,8 @@ static void print_plan(FILE *out, const mc_scenario_t *s, const swarm_plan_t *p)
 /* Run one seed in this process. */
 int mc_swarm_run_seed(uint64_t seed, const mc_swarm_opts_t *o, FILE *out, mc_sim_run_result_t *res)
 {
+    if (o->workload == MC_SWARM_STORE)
+        return mc_swarm_store_run_seed(seed, o, out, res);
     mc_scenario_t scn;
     swarm_plan_t plan;
     swarm_generate(seed, o->max_clients, &scn, &plan);
@@ -476,7 +478,8 @@ static void reap(job_t *j, int status, const mc_swarm_opts_t *o, swarm_tot_t *to
             fputs(line, stdout);
     }
     if (rc != 0)
-        printf("=== replay: mooncake_sim replay --seed %llu\n", (unsigned long long)j->seed);
+        printf("=== replay: mooncake_sim replay --seed %llu%s\n", (unsigned long long)j->seed,
+               o->workload == MC_SWARM_STORE ? " --workload store" : "");
     fclose(j->tmp);
     tot->seeds++;
     tot->events += ev;

@@ -8,7 +8,13 @@
 
 #include "sim_run.h"
 
+typedef enum mc_swarm_workload {
+    MC_SWARM_MEMBERSHIP, /* member_master + member_client (sim_swarm.c) */
+    MC_SWARM_STORE,      /* store_master + store_client (sim_swarm_store.c) */
+} mc_swarm_workload_t;
+
 typedef struct mc_swarm_opts {
+    mc_swarm_workload_t workload;
     uint64_t seed_from, seed_to; /* inclusive */
     uint32_t jobs;               /* parallel children */
     uint32_t max_clients;        /* K: clients per cluster are 1..K */
@@ -21,6 +27,8 @@ typedef struct mc_swarm_opts {
 void mc_swarm_opts_init(mc_swarm_opts_t *o);
 /* One seed in this process (replay). Returns the exit code. */
 int mc_swarm_run_seed(uint64_t seed, const mc_swarm_opts_t *o, FILE *out, mc_sim_run_result_t *res);
+/* One store-workload seed in this process (sim_swarm_store.c). */
+int mc_swarm_store_run_seed(uint64_t seed, const mc_swarm_opts_t *o, FILE *out, mc_sim_run_result_t *res);
 /* Seeds [from, to] in forked children, `jobs` at a time; prints failing
  * seeds and a summary. Returns the worst exit code (crash > safety >
  * liveness), 0 if all passed. */

@@ -77,6 +77,8 @@ static const char *const fault_names[MC_FAULT__COUNT] = {
     [MC_FAULT_CLOCK_DRIFT] = "clock_drift",
     [MC_FAULT_CLOCK_STEP] = "clock_step",
     [MC_FAULT_NET] = "net",
+    [MC_FAULT_XFER_BLACKHOLE] = "xfer_blackhole",
+    [MC_FAULT_XFER_BLACKHOLE_OFF] = "xfer_blackhole_off",
 };
 
 const char *mc_fault_kind_name(mc_fault_kind_t k)

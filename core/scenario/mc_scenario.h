@@ -54,6 +54,8 @@ typedef enum mc_fault_kind {
     MC_FAULT_CLOCK_DRIFT, /* node, rate (1.0 = true time) */
     MC_FAULT_CLOCK_STEP,  /* node, step_ns forward */
     MC_FAULT_NET,         /* change the network model from now on */
+    MC_FAULT_XFER_BLACKHOLE,     /* node: its posted transfers never complete (sim only) */
+    MC_FAULT_XFER_BLACKHOLE_OFF, /* node: transfers posted from now on complete again */
     MC_FAULT__COUNT
 } mc_fault_kind_t;
 
@@ -105,6 +107,13 @@ typedef struct mc_scn_expect {
     char *text;         /* human description for reports; "" if none, never NULL */
 } mc_scn_expect_t;
 
+/* History checks over the trace ("checks"), run by both worlds after
+ * the expectations (mc_scenario_checks_run). */
+typedef struct mc_scn_checks {
+    bool store_history;  /* "store_history": per-key store semantics (mc_check_store) */
+    bool allow_eviction; /* store_history option: eviction may drop unpinned objects */
+} mc_scn_checks_t;
+
 typedef struct mc_scenario {
     char *name;
     char *description;       /* "" if none, never NULL */
@@ -115,6 +124,7 @@ typedef struct mc_scenario {
     mc_scn_fault_t *faults;  size_t nfaults;  /* sorted by at_ns, stable */
     mc_scn_cmd_t *cmds;      size_t ncmds;    /* sorted by at_ns, stable */
     mc_scn_expect_t *expects; size_t nexpects;
+    mc_scn_checks_t checks;
     char *file;              /* the label given to parse, for messages */
     bool resolved;           /* mc_scenario_resolve() done */
 } mc_scenario_t;
@@ -200,5 +210,48 @@ typedef struct mc_expect_result {
  * not be sorted (hw merges several processes); one pass per expectation. */
 size_t mc_expect_check(const mc_scenario_t *s, const mc_trace_log_t *log, uint64_t end_ns,
                        mc_expect_result_t *results);
+
+/* ---- history checks (mc_check_store.c) ---- */
+
+/* The store history checker over client.op_begin / client.op_end traces
+ * of store_client roles (fields documented in scenarios/README.md), plus
+ * the loss events it needs: "*.node_crash" lines, master.start (which
+ * nodes are masters; a master crash loses every object) and
+ * master.client_expired client=NAME. Per key it finds:
+ *  - torn reads (vid=torn);
+ *  - phantom reads: a vid no put/upsert of that key began writing before
+ *    the get ended (or a put that reported existed=1, which writes nothing);
+ *  - stale reads: a get that began after another write or a remove of the
+ *    key definitely completed after the value's write ended;
+ *  - lost objects: OBJECT_NOT_FOUND from a get (or 0 from exist) that
+ *    began after a write definitely completed, when no remove, failed
+ *    upsert, owner crash/expiry, master crash (or, with allow_eviction,
+ *    eviction of a not hard-pinned object) could have deleted it;
+ *  - first-writer-wins: a put reporting existed=0 although a committed
+ *    value definitely existed (same excuses).
+ * O(n log n) in the number of trace records. The log need not be sorted. */
+typedef struct mc_store_check_cfg {
+    bool allow_eviction;
+} mc_store_check_cfg_t;
+
+typedef struct mc_store_check_result {
+    uint64_t ops;        /* store operations seen (begun) */
+    uint64_t keys;
+    uint64_t gets_checked;
+    uint64_t violations;
+    char msg[1024];      /* the first few violations, "; "-separated */
+} mc_store_check_result_t;
+
+/* Returns the number of violations (also in res->violations). */
+uint64_t mc_check_store_history(const mc_trace_log_t *log, const mc_store_check_cfg_t *cfg,
+                                mc_store_check_result_t *res);
+
+/* Run the scenario's "checks" over a finished run's trace. Writes one
+ * result per enabled check into results (at most cap; same format as the
+ * expectations: "ok [safety] store_history: ..." / "FAIL [safety] ...").
+ * Returns the number of results written; *fails gets the failures. */
+size_t mc_scenario_checks_run(const mc_scenario_t *s, const mc_trace_log_t *log, mc_expect_result_t *results,
+                              size_t cap, size_t *fails);
+#define MC_SCN_MAX_CHECKS 4
 
 #endif

@@ -21,6 +21,7 @@ static const char *const *action_keys(mc_fault_kind_t k)
     static const char *const net[] = {"at", "action", "comment", "network", NULL};
     switch (k) {
     case MC_FAULT_CRASH: case MC_FAULT_RESTART: case MC_FAULT_PAUSE: case MC_FAULT_RESUME:
+    case MC_FAULT_XFER_BLACKHOLE: case MC_FAULT_XFER_BLACKHOLE_OFF:
         return node;
     case MC_FAULT_PARTITION: return part;
     case MC_FAULT_HEAL: return heal;
@@ -97,7 +98,8 @@ static mc_status_t parse_one(mc_scnp_t *p, const cJSON *obj, mc_scn_fault_t *f, 
     if (!mc_fault_kind_from_name(action, &f->kind)) {
         size_t m = mc_scnp_push_key(p, "action");
         st = mc_scnp_fail(p, "unknown action '%s' (expected one of: crash, restart, pause, resume, "
-                             "partition, heal, nic_down, nic_up, clock_drift, clock_step, net)",
+                             "partition, heal, nic_down, nic_up, clock_drift, clock_step, net, "
+                             "xfer_blackhole, xfer_blackhole_off)",
                           action);
         mc_scnp_pop(p, m);
         goto out;
@@ -119,6 +121,7 @@ static mc_status_t parse_one(mc_scnp_t *p, const cJSON *obj, mc_scn_fault_t *f, 
         goto out;
     switch (f->kind) {
     case MC_FAULT_CRASH: case MC_FAULT_RESTART: case MC_FAULT_PAUSE: case MC_FAULT_RESUME:
+    case MC_FAULT_XFER_BLACKHOLE: case MC_FAULT_XFER_BLACKHOLE_OFF:
         st = node_field(p, obj, &f->node, &idx);
         break;
     case MC_FAULT_PARTITION:

@@ -71,6 +71,8 @@ mc_status_t mc_scnp_at(mc_scnp_t *p, const cJSON *obj, uint64_t *out);
 /* Faults: parse, sort, fill cumulative net models, check crash/restart
  * order. Needs s->nodes, s->duration_ns and s->net. */
 mc_status_t mc_scnp_faults(mc_scnp_t *p, const cJSON *arr);
+/* "checks": ["store_history"] or {"store_history": {"allow_eviction": true}}. */
+mc_status_t mc_scnp_checks(mc_scnp_t *p, const cJSON *item);
 
 /* ${node.prop} scanning shared by parse (validation) and resolve.
  * For each reference calls fn(ctx, node, nodelen, prop, proplen, out);

@@ -412,7 +412,7 @@ mc_status_t mc_scenario_parse(const char *json, size_t len, const char *file, mc
                               char *err, size_t errlen)
 {
     static const char *const keys[] = {"name", "description", "duration", "seed", "network", "nodes",
-                                       "faults", "workload", "expect", "comment", NULL};
+                                       "faults", "workload", "expect", "checks", "comment", NULL};
     MC_ASSERT(out != NULL);
     memset(out, 0, sizeof *out);
     if (err && errlen)
@@ -467,6 +467,8 @@ mc_status_t mc_scenario_parse(const char *json, size_t len, const char *file, mc
         st = parse_cmds(&p, cJSON_GetObjectItemCaseSensitive(root, "workload"));
     if (st == MC_OK)
         st = parse_expects(&p, cJSON_GetObjectItemCaseSensitive(root, "expect"));
+    if (st == MC_OK)
+        st = mc_scnp_checks(&p, cJSON_GetObjectItemCaseSensitive(root, "checks"));
 out:
     cJSON_Delete(root);
     mc_map_free(&p.names);

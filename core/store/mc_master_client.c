@@ -45,7 +45,7 @@ void mc_master_client_expired(mc_master_t *m, uint64_t now_ns, mc_uuid_t client)
 static void forgive_stall(mc_master_t *m, uint64_t now_ns)
 {
     uint64_t ttl = MC_MS(m->cfg.client_ttl_ms);
-    if (m->last_tick_ns == 0 || now_ns - m->last_tick_ns <= ttl)
+    if (!m->ticked || now_ns - m->last_tick_ns <= ttl)
         return;
     mc_map_entry_t *e;
     for (uint32_t it = 0; mc_map_next(&m->clients, &it, &e);) {

@@ -88,7 +88,9 @@ struct mc_master {
     uint64_t nsoftpinned;  /* objects with a soft-pin deadline set (maybe expired) */
     bool need_eviction;
     uint64_t last_zombie_sweep_ns;
+    uint64_t last_pin_sweep_ns;
     uint64_t last_tick_ns;
+    bool ticked;           /* last_tick_ns is meaningful */
     uint64_t view_version;
     mc_master_stats_t st;
     mc_map_t repls;        /* key -> mc_repl_t* for MC_OBJ_HAS_TASK */
@@ -170,6 +172,8 @@ void mc_m_tasks_destroy(mc_master_t *m);
 void mc_m_tasks_tick(mc_master_t *m, uint64_t now_ns);
 /* Reclaim copy/move executions older than the release timeout. */
 void mc_m_repl_sweep(mc_master_t *m, uint64_t now_ns);
+/* Start time of the object's copy/move (0 if none). */
+uint64_t mc_m_repl_start_ns(const mc_master_t *m, const mc_obj_t *o);
 /* Forget the replication record of an object being erased. */
 void mc_m_repl_forget(mc_master_t *m, mc_obj_t *o);
 /* Make room for more replicas; returns the (possibly moved) object. */

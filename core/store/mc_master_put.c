@@ -59,7 +59,7 @@ mc_status_t mc_m_put_alloc(mc_master_t *m, uint64_t now_ns, mc_uuid_t client, mc
     const char *prefs[32];
     uint32_t nprefs = build_prefs(m, client, cfg, prefs, MC_ARRAY_LEN(prefs));
     mc_placement_t pl[MC_STORE_MAX_REPLICAS];
-    uint32_t got = mc_segmgr_place(&m->segs, m->rng, size, cfg->replica_num, NULL, prefs, nprefs, NULL, 0, pl);
+    uint32_t got = mc_segmgr_place(&m->segs, m->rng, size, cfg->replica_num, prefs, nprefs, NULL, 0, pl);
     if (got == 0) {
         m->st.put_start_alloc_failures++;
         if (m->segs.nnames >= cfg->replica_num)

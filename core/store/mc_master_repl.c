@@ -11,6 +11,12 @@ static mc_repl_t *repl_of(const mc_master_t *m, const mc_obj_t *o)
     return (o->flags & MC_OBJ_HAS_TASK) ? mc_map_get(&m->repls, mc_obj_key(o), o->klen) : NULL;
 }
 
+uint64_t mc_m_repl_start_ns(const mc_master_t *m, const mc_obj_t *o)
+{
+    const mc_repl_t *r = repl_of(m, o);
+    return r ? r->start_ns : 0;
+}
+
 void mc_m_repl_forget(mc_master_t *m, mc_obj_t *o)
 {
     mc_free(mc_map_del(&m->repls, mc_obj_key(o), o->klen));

@@ -52,8 +52,11 @@ void mc_m_unmount(mc_master_t *m, uint64_t now_ns, mc_seg_t *s)
              * writer until its release deadline, a reader until its lease
              * ends. A revived segment must not hand it out earlier. */
             uint64_t deadline = 0;
-            if (r->status == MC_REPLICA_PROCESSING)
-                deadline = o->put_start_ns + rel;
+            if (r->status == MC_REPLICA_PROCESSING) {
+                /* a put/upsert writer or a copy/move executor */
+                uint64_t since = o->put_start_ns, rs = mc_m_repl_start_ns(m, o);
+                deadline = (rs > since ? rs : since) + rel;
+            }
             else if (mc_m_lease_active(o, now_ns))
                 deadline = o->lease_timeout;
             r->refcnt = 0;

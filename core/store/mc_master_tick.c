@@ -3,6 +3,20 @@
 #include "store/mc_master_int.h"
 
 #define MC_ZOMBIE_SWEEP_PERIOD_NS (1000ull * 1000 * 1000)
+#define MC_PIN_SWEEP_PERIOD_NS (30ull * 1000 * 1000 * 1000)
+
+/* Expired soft pins are otherwise cleaned lazily by eviction; upstream's
+ * task-cleanup thread also drops them every 30 s (keeps the metric true). */
+static void sweep_soft_pins(mc_master_t *m, uint64_t now_ns)
+{
+    if (m->nsoftpinned == 0 || now_ns - m->last_pin_sweep_ns < MC_PIN_SWEEP_PERIOD_NS)
+        return;
+    m->last_pin_sweep_ns = now_ns;
+    mc_obj_t *o;
+    for (uint32_t it = 0; mc_objtab_next(&m->objs, &it, &o);)
+        if (o->soft_pin_deadline && o->soft_pin_deadline <= now_ns)
+            mc_m_set_soft_pin(m, o, 0);
+}
 
 void mc_master_tick(mc_master_t *m, uint64_t now_ns)
 {
@@ -17,8 +31,10 @@ void mc_master_tick(mc_master_t *m, uint64_t now_ns)
     else
         mc_m_release_parked(m, now_ns, NULL);
     mc_m_tasks_tick(m, now_ns);
+    sweep_soft_pins(m, now_ns);
     mc_master_evict_tick(m, now_ns);
     m->last_tick_ns = now_ns;
+    m->ticked = true;
 }
 
 uint64_t mc_master_next_deadline(const mc_master_t *m)

@@ -104,13 +104,13 @@ static inline uint64_t mc_segmgr_addr(const mc_segmgr_t *g, uint32_t slot, mc_al
 }
 
 /* RANDOM placement (spec §4.13): up to want replicas of len bytes on
- * distinct names; preferred names first (preferred overrides prefs), then
- * a circular walk of at most min(100, #names) names from a random start,
- * within a name starting at a random segment. Names in exclude[] are
- * skipped. Returns the number placed (0..want); 0 with no names. */
-uint32_t mc_segmgr_place(mc_segmgr_t *g, mc_rng_t *rng, uint64_t len, uint32_t want, const char *preferred,
-                         const char *const *prefs, uint32_t nprefs, const char *const *exclude, uint32_t nexclude,
-                         mc_placement_t *out);
+ * distinct names; preferred names first, in order, then a circular walk of
+ * at most min(100, #names) names from a random start, within a name
+ * starting at a random segment. Names in exclude[] are skipped. With a
+ * single name, only exclusion matters. Returns the number placed
+ * (0..want); 0 with no names. */
+uint32_t mc_segmgr_place(mc_segmgr_t *g, mc_rng_t *rng, uint64_t len, uint32_t want, const char *const *prefs,
+                         uint32_t nprefs, const char *const *exclude, uint32_t nexclude, mc_placement_t *out);
 
 /* Allocate on the named pool segment (AllocateFrom, used by copy/move):
  * unknown name MC_SEGMENT_NOT_FOUND, no room MC_NO_AVAILABLE_HANDLE. */

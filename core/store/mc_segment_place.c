@@ -36,9 +36,8 @@ static bool used_name(const mc_segmgr_t *g, const mc_placement_t *out, uint32_t 
     return false;
 }
 
-uint32_t mc_segmgr_place(mc_segmgr_t *g, mc_rng_t *rng, uint64_t len, uint32_t want, const char *preferred,
-                         const char *const *prefs, uint32_t nprefs, const char *const *exclude, uint32_t nexclude,
-                         mc_placement_t *out)
+uint32_t mc_segmgr_place(mc_segmgr_t *g, mc_rng_t *rng, uint64_t len, uint32_t want, const char *const *prefs,
+                         uint32_t nprefs, const char *const *exclude, uint32_t nexclude, mc_placement_t *out)
 {
     uint32_t got = 0;
     if (g->nnames == 0 || want == 0)
@@ -48,12 +47,6 @@ uint32_t mc_segmgr_place(mc_segmgr_t *g, mc_rng_t *rng, uint64_t len, uint32_t w
         if (!in_list(nm->name, exclude, nexclude) && place_on_name(g, rng, nm, len, &out[0]))
             got = 1;
         return got;
-    }
-    /* preferred_segment overrides the preferred_segments list. */
-    const char *one[1] = {preferred};
-    if (preferred && preferred[0]) {
-        prefs = one;
-        nprefs = 1;
     }
     for (uint32_t i = 0; i < nprefs && got < want; i++) {
         mc_seg_name_t *nm = prefs[i] ? mc_map_gets(&g->by_name, prefs[i]) : NULL;

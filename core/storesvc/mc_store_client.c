@@ -195,6 +195,8 @@ static void xfer_complete(mc_sc_op_t *op, mc_status_t s)
     if (op->pending_xfers)
         return;
     mc_env_timer_cancel(op->c->env, &op->guard);
+    if (op->done && op->overdue)
+        return; /* the guard already moved the protocol on (a revoke is in flight) */
     if (!op->done) { /* orphan: its caller was already answered */
         mc_map_delu(&op->c->ops, op->id | (1ULL << 63));
         op_release(op);
@@ -224,8 +226,18 @@ static void on_guard(void *arg)
     mc_sc_op_t *op = arg;
     op->guard = 0;
     mc_env_logf(op->c->env, MC_LOG_WARN, "client", "transfer completion overdue; failing the operation");
-    if (op->done)
-        mc_sc_op_finish(op, MC_TRANSFER_FAIL);
+    if (!op->done)
+        return;
+    op->overdue = true;
+    if (op->kind == MC_SC_PUT) {
+        /* Revoke, as after any failed write: finishing without it left the
+         * key "in processing" until put_start_discard_timeout, and a retried
+         * put then reported success (OBJECT_ALREADY_EXISTS) without writing. */
+        op->xfer_status = MC_TRANSFER_FAIL;
+        mc_sc_put_xfers_done(op);
+        return;
+    }
+    mc_sc_op_finish(op, MC_TRANSFER_FAIL);
 }
 
 typedef struct local_copy {
@@ -245,6 +257,7 @@ void mc_sc_xfer(mc_sc_op_t *op, uint8_t opcode, const char *endpoint, uint64_t r
 {
     mc_store_client_t *c = op->c;
     uint64_t tag = ++c->next_tag;
+    mc_env_logf(c->env, MC_LOG_WARN, "dbg", "xfer key=%.*s op=%u ep=%s addr=%llx len=%zu", (int)op->klen, op->key, opcode, endpoint, (unsigned long long)remote_addr, op->len);
     mc_map_putu(&c->xfers, tag, (void *)(uintptr_t)op->id);
     op->pending_xfers++;
     if (!op->guard)

@@ -63,6 +63,10 @@ void mc_sc_exist(mc_store_client_t *c, mc_slice_t key, mc_sc_done_fn done, void 
 void mc_sc_remove_by_regex(mc_store_client_t *c, const char *pattern, bool force, mc_sc_done_fn done, void *arg);
 void mc_sc_remove_all(mc_store_client_t *c, bool force, mc_sc_done_fn done, void *arg);
 
+/* Unmount our segment on the master (close): objects stored only there
+ * are gone when the callback reports MC_OK. No segment: MC_OK at once. */
+void mc_sc_unmount(mc_store_client_t *c, mc_sc_done_fn done, void *arg);
+
 /* Bind env upcalls straight to this client (for embedders that host
  * nothing else on the env: the store_client role, the C API). */
 void mc_store_client_bind(mc_store_client_t *c);

@@ -35,6 +35,7 @@ typedef struct mc_sc_op {
     uint32_t next_replica;
     uint64_t lease_deadline_ns;
     mc_timer_t guard;       /* transport completion guard */
+    bool overdue;           /* the guard fired: late completions are ignored */
     mc_sc_result_t res;
 } mc_sc_op_t;
 

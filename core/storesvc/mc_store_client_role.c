@@ -21,6 +21,7 @@ typedef struct store_client_node {
     mc_env_t *env;
     mc_store_client_t sc;
     uint64_t default_replicas;
+    uint64_t next_id; /* op id in begin/end traces: pairs them for history checkers */
 } store_client_node_t;
 
 typedef struct cmd_ctx {
@@ -28,7 +29,20 @@ typedef struct cmd_ctx {
     char op[16];
     char *key;
     uint64_t vid;
+    uint64_t id;
 } cmd_ctx_t;
+
+/* "a,b" from a put's replica endpoints (the segment names checkers map
+ * to owner nodes for durability). */
+static void join_segs(const mc_sc_result_t *r, char *buf, size_t cap)
+{
+    size_t off = 0;
+    buf[0] = '\0';
+    for (uint32_t i = 0; r->endpoints && i < r->replicas && off < cap; i++)
+        off += (size_t)snprintf(buf + off, cap - off, "%s%s", i ? "," : "", r->endpoints[i]);
+    if (!buf[0])
+        snprintf(buf, cap, "-");
+}
 
 static void on_done(void *arg, const mc_sc_result_t *r)
 {
@@ -38,18 +52,24 @@ static void on_done(void *arg, const mc_sc_result_t *r)
     if (!strcmp(x->op, "get")) {
         uint64_t vid;
         if (r->status != MC_OK)
-            mc_env_tracef(env, "client.op_end", "op=get key=%s status=%s", x->key, st);
+            mc_env_tracef(env, "client.op_end", "op=get key=%s status=%s id=%llu", x->key, st,
+                          (unsigned long long)x->id);
         else if (mc_store_value_check(r->data, r->len, &vid))
-            mc_env_tracef(env, "client.op_end", "op=get key=%s status=OK vid=%016llx size=%zu", x->key,
-                          (unsigned long long)vid, r->len);
+            mc_env_tracef(env, "client.op_end", "op=get key=%s status=OK vid=%016llx size=%zu id=%llu", x->key,
+                          (unsigned long long)vid, r->len, (unsigned long long)x->id);
         else
-            mc_env_tracef(env, "client.op_end", "op=get key=%s status=OK vid=torn size=%zu", x->key, r->len);
+            mc_env_tracef(env, "client.op_end", "op=get key=%s status=OK vid=torn size=%zu id=%llu", x->key,
+                          r->len, (unsigned long long)x->id);
     } else if (!strcmp(x->op, "put") || !strcmp(x->op, "upsert")) {
-        mc_env_tracef(env, "client.op_end", "op=%s key=%s status=%s vid=%016llx existed=%llu replicas=%u", x->op,
-                      x->key, st, (unsigned long long)x->vid, (unsigned long long)r->value, r->replicas);
+        char segs[MC_STORE_MAX_REPLICAS * 64];
+        join_segs(r, segs, sizeof segs);
+        mc_env_tracef(env, "client.op_end",
+                      "op=%s key=%s status=%s vid=%016llx existed=%llu replicas=%u segs=%s id=%llu", x->op, x->key,
+                      st, (unsigned long long)x->vid, (unsigned long long)r->value, r->replicas, segs,
+                      (unsigned long long)x->id);
     } else {
-        mc_env_tracef(env, "client.op_end", "op=%s key=%s status=%s value=%llu", x->op, x->key ? x->key : "-", st,
-                      (unsigned long long)r->value);
+        mc_env_tracef(env, "client.op_end", "op=%s key=%s status=%s value=%llu id=%llu", x->op,
+                      x->key ? x->key : "-", st, (unsigned long long)r->value, (unsigned long long)x->id);
     }
     mc_free(x->key);
     mc_free(x);
@@ -76,6 +96,7 @@ static mc_status_t sc_command(void *node, const char *cmd, const mc_conf_t *args
     x->n = n;
     snprintf(x->op, sizeof x->op, "%s", cmd);
     x->key = key ? mc_strdup(key) : NULL;
+    x->id = ++n->next_id;
     mc_slice_t k = mc_slice_cstr(key);
     bool force = arg_bool(args, "force");
 
@@ -99,13 +120,15 @@ static mc_status_t sc_command(void *node, const char *cmd, const mc_conf_t *args
             .soft_pin_action = arg_bool(args, "soft_pin") ? MC_SOFT_PIN_ENABLE : MC_SOFT_PIN_PRESERVE,
             .preferred_segment = mc_conf_get(args, "preferred"),
         };
-        mc_env_tracef(n->env, "client.op_begin", "op=%s key=%s vid=%016llx size=%llu", cmd, key,
-                      (unsigned long long)x->vid, (unsigned long long)size);
+        mc_env_tracef(n->env, "client.op_begin", "op=%s key=%s vid=%016llx size=%llu pin=%s id=%llu", cmd, key,
+                      (unsigned long long)x->vid, (unsigned long long)size,
+                      rc.with_hard_pin ? "hard" : rc.soft_pin_action == MC_SOFT_PIN_ENABLE ? "soft" : "none",
+                      (unsigned long long)x->id);
         mc_sc_put(&n->sc, k, val, size, &rc, cmd[0] == 'u', on_done, x);
         mc_free(val);
         return MC_OK;
     }
-    mc_env_tracef(n->env, "client.op_begin", "op=%s key=%s", cmd, key ? key : "-");
+    mc_env_tracef(n->env, "client.op_begin", "op=%s key=%s id=%llu", cmd, key ? key : "-", (unsigned long long)x->id);
     if (!strcmp(cmd, "get")) {
         mc_sc_get(&n->sc, k, on_done, x);
     } else if (!strcmp(cmd, "remove")) {
@@ -119,7 +142,8 @@ static mc_status_t sc_command(void *node, const char *cmd, const mc_conf_t *args
         mc_sc_remove_by_regex(&n->sc, pattern ? pattern : "", force, on_done, x);
     } else {
         mc_env_logf(n->env, MC_LOG_WARN, "client", "unknown command '%s'", cmd);
-        mc_env_tracef(n->env, "client.op_end", "op=%s key=%s status=INVALID_PARAMS", cmd, key ? key : "-");
+        mc_env_tracef(n->env, "client.op_end", "op=%s key=%s status=INVALID_PARAMS id=%llu", cmd, key ? key : "-",
+                      (unsigned long long)x->id);
         mc_free(x->key);
         mc_free(x);
         return MC_INVALID_PARAMS;
@@ -154,8 +178,8 @@ static void *sc_create(mc_env_t *env, mc_conf_t *conf, char *err, size_t errlen)
         return NULL;
     }
     mc_store_client_bind(&n->sc);
-    mc_env_tracef(env, "client.start", "client=%s segment=%llu", env->node_name,
-                  (unsigned long long)cfg.segment_size);
+    mc_env_tracef(env, "client.start", "client=%s segment=%llu addr=%s", env->node_name,
+                  (unsigned long long)cfg.segment_size, n->sc.addr);
     return n;
 }
 

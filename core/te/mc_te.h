@@ -35,7 +35,9 @@
  *                      Deadline = timeout + 1 ns per byte. Default 30 s.
  *   slice_timeout      an attempt with no completion after this long is
  *                      abandoned and retried on another path (default off;
- *                      bare number = seconds, like MC_SLICE_TIMEOUT)
+ *                      bare number = seconds, like MC_SLICE_TIMEOUT); a
+ *                      request whose last attempt was abandoned this way
+ *                      ends TIMEOUT rather than FAILED
  *   rail_pause         how long a path stays paused (default 30 s;
  *                      MC_RDMA_RAIL_PAUSE_SECONDS)
  *   path_pause_errors  errors within path_error_window that pause a path
@@ -158,6 +160,11 @@ int mc_te_add_segment(mc_te_t *te, const mc_te_seg_desc_t *desc, const char *pee
  * openSegmentNoCache). cb as for open. Unknown id -> ERR_INVALID_ARGUMENT. */
 int mc_te_refresh_segment(mc_te_t *te, uint64_t id, mc_te_open_cb cb, void *arg);
 uint64_t mc_te_segment_id(const mc_te_t *te, const char *name); /* cached or MC_TE_INVALID_SEGMENT */
+/* Cached descriptor of an open segment (id 0: ours), NULL if unknown. Valid
+ * until the next refresh of that segment or an (un)registration (id 0).
+ * Buffers keep the peer's published order (upstream get_first_buffer_address
+ * = buffers[0].addr). */
+const mc_te_seg_desc_t *mc_te_segment_desc(mc_te_t *te, uint64_t id);
 int mc_te_close_segment(mc_te_t *te, uint64_t id);              /* no-op, 0 (upstream) */
 
 /* ---- batches (spec §2.3) ----

@@ -17,6 +17,7 @@ typedef struct te_buf {
     uint64_t len;
     char *location;
     bool remote;
+    uint32_t key; /* registration sequence number: keys in the descriptor */
 } te_buf_t;
 
 /* Health of one local path (NIC). Policy in mc_te_path.c. */
@@ -137,6 +138,7 @@ struct mc_te {
     bool publish;
     /* memory */
     mc_vec_t bufs; /* te_buf_t sorted by addr */
+    uint32_t next_key;
     /* segments */
     te_seg_t *local;      /* id 0 */
     mc_map_t segs_by_id;  /* id -> te_seg_t* (loaded) */

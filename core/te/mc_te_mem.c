@@ -47,10 +47,13 @@ uint64_t te_local_covered(mc_te_t *te, uint64_t addr, uint64_t need)
     return got < need ? got : need;
 }
 
-/* Synthetic but stable identifiers for the descriptor (no hardware in core). */
-static uint32_t fake_key(uint64_t addr, uint32_t path)
+/* Synthetic but stable identifiers for the descriptor (no hardware in
+ * core). Derived from the registration order, never from the address:
+ * addresses differ between runs (ASLR) and the descriptor's length must
+ * not, or the simulator's timing (and trace hash) would. */
+static uint32_t fake_key(uint32_t seq, uint32_t path)
 {
-    return (uint32_t)mc_hash64(&addr, sizeof addr, MC_HASH64_INIT + path) | 1u;
+    return 0x10000000u + (seq % 0x100000u) * 0x100u + (path & 0xffu);
 }
 
 static void fake_gid(const char *seg, uint32_t path, char out[48])
@@ -89,8 +92,8 @@ void te_desc_rebuild(mc_te_t *te)
         const char *bname = rdma ? (strcmp(b->location, "*") == 0 ? "cpu:0" : b->location) : te->name;
         mc_te_buffer_desc_t *bd = mc_te_seg_desc_add_buffer(d, bname, b->addr, b->len, rdma ? te->npaths : 0);
         for (uint32_t p = 0; rdma && p < te->npaths; p++) {
-            bd->lkey[p] = fake_key(b->addr, p);
-            bd->rkey[p] = fake_key(b->addr, p);
+            bd->lkey[p] = fake_key(b->key, p);
+            bd->rkey[p] = fake_key(b->key, p);
         }
         if (rdma && !b->remote) {
             mc_free(bd->rkey);
@@ -174,6 +177,7 @@ static int add_region(mc_te_t *te, void *addr, uint64_t len, const char *locatio
     b->len = len;
     b->location = mc_strdup(location && *location ? location : "*");
     b->remote = remote;
+    b->key = ++te->next_key;
     mc_env_tracef(te->env, "te.register", "segment=%s len=%llu", te->name, (unsigned long long)len);
     return MC_TE_ERR_OK;
 }

@@ -123,6 +123,15 @@ static void load_done(te_seg_t *s, int err)
     mc_vec_t w = s->waiters;
     mc_vec_init(&s->waiters, sizeof(te_waiter_t));
     uint64_t id = s->loaded ? s->id : MC_TE_INVALID_SEGMENT;
+    if (!s->loaded) {
+        /* Never opened: drop the record so failed opens do not accumulate. */
+        for (size_t i = 0; i < te->all_segs.len; i++)
+            if (*MC_VEC_AT(&te->all_segs, te_seg_t *, i) == s) {
+                mc_vec_remove(&te->all_segs, i);
+                break;
+            }
+        te_seg_free(te, s);
+    }
     for (size_t i = 0; i < w.len; i++) {
         te_waiter_t *x = MC_VEC_AT(&w, te_waiter_t, i);
         if (x->cb)
@@ -303,6 +312,12 @@ uint64_t mc_te_segment_id(const mc_te_t *te, const char *name)
         name++;
     te_seg_t *s = name ? mc_map_gets(&te->segs_by_name, name) : NULL;
     return s && s->loaded ? s->id : MC_TE_INVALID_SEGMENT;
+}
+
+const mc_te_seg_desc_t *mc_te_segment_desc(mc_te_t *te, uint64_t id)
+{
+    te_seg_t *s = te_seg_get(te, id);
+    return s ? &s->desc : NULL;
 }
 
 int mc_te_close_segment(mc_te_t *te, uint64_t id)

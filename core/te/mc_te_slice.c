@@ -138,17 +138,20 @@ void te_req_start(te_req_t *q)
     te_req_pump(q);
 }
 
-/* A failed attempt: retry on another path while the budget lasts. */
-static void retry(te_slice_t *s)
+/* A failed attempt: retry on another path while the budget lasts. When
+ * the last attempt was abandoned by slice_timeout the request ends
+ * TIMEOUT (completions never came), otherwise FAILED. */
+static void retry(te_slice_t *s, bool timed_out)
 {
     mc_te_t *te = s->te;
     te_req_t *q = s->req;
     s->retry++;
     if (s->retry >= te->retry_cnt) {
-        mc_env_logf(te->env, MC_LOG_WARN, "te", "batch %llu task %u: slice at %llu failed %u times",
-                    (unsigned long long)q->batch->id, q->idx, (unsigned long long)s->off, s->retry);
+        mc_env_logf(te->env, MC_LOG_WARN, "te", "batch %llu task %u: slice at %llu failed %u times%s",
+                    (unsigned long long)q->batch->id, q->idx, (unsigned long long)s->off, s->retry,
+                    timed_out ? " (last: no completion)" : "");
         slice_free(s);
-        te_req_finish(q, MC_TE_FAILED);
+        te_req_finish(q, timed_out ? MC_TE_TIMEOUT : MC_TE_FAILED);
         return;
     }
     te->stats.retries++;
@@ -178,7 +181,7 @@ static void slice_timeout_fire(void *arg)
     s->retry = old->retry;
     s->path = old->path;
     mc_list_init(&s->link);
-    retry(s);
+    retry(s, true);
 }
 
 bool mc_te_on_xfer_done(mc_te_t *te, uint64_t tag, mc_status_t status)
@@ -222,7 +225,7 @@ bool mc_te_on_xfer_done(mc_te_t *te, uint64_t tag, mc_status_t status)
         return true;
     }
     te_path_error(te, s->path);
-    retry(s);
+    retry(s, false);
     return true;
 }
 

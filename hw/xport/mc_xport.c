@@ -38,7 +38,7 @@ uint64_t mc_xport_now_ns(void)
 
 void mc_xport_logf(mc_xport_t *x, int level, const char *fmt, ...)
 {
-    if (level < x->o.log_level)
+    if (level < x->o.log_level || (!x->o.log && level < MC_LOG_INFO))
         return;
     char msg[512];
     va_list ap;
@@ -241,6 +241,8 @@ mc_xport_t *mc_xport_create(const mc_xport_opts_t *opts)
     pthread_mutex_init(&x->cq_mu, NULL);
     pthread_mutex_init(&x->th_mu, NULL);
     pthread_cond_init(&x->th_cv, NULL);
+    if (mc_xport_shared_init(x) != 0)
+        goto fail_be;
 
     x->be[MC_XPORT_BE_TCP] = &mc_xport_tcp_ops;
     x->be[MC_XPORT_BE_SHM] = x->shm_enabled ? &mc_xport_shm_ops : NULL;
@@ -250,7 +252,8 @@ mc_xport_t *mc_xport_create(const mc_xport_opts_t *opts)
             continue;
         if (x->be[i]->create(x, &x->be_state[i]) != 0) {
             mc_xport_logf(x, MC_LOG_ERROR, "backend %s failed to start", x->be[i]->name);
-            x->be[i] = NULL;
+            if (!x->be_state[i])
+                x->be[i] = NULL; /* else kept only to be stopped and freed */
             if (i == MC_XPORT_BE_TCP)
                 goto fail_be;
             x->shm_enabled = false;
@@ -268,10 +271,17 @@ mc_xport_t *mc_xport_create(const mc_xport_opts_t *opts)
     return x;
 
 fail_be:
+    pthread_mutex_lock(&x->cq_mu);
+    x->closing = true;
+    pthread_mutex_unlock(&x->cq_mu);
+    for (int i = 0; i < MC_XPORT_BE_COUNT; i++)
+        if (x->be[i] && x->be_state[i])
+            x->be[i]->stop(x->be_state[i]);
+    mc_xport_thread_join_all(x);
     for (int i = 0; i < MC_XPORT_BE_COUNT; i++)
         if (x->be[i] && x->be_state[i])
             x->be[i]->destroy(x->be_state[i]);
-    mc_xport_thread_join_all(x);
+    mc_xport_shared_fini(x);
     pthread_cond_destroy(&x->th_cv);
     pthread_mutex_destroy(&x->th_mu);
     pthread_mutex_destroy(&x->cq_mu);
@@ -294,8 +304,12 @@ void mc_xport_destroy(mc_xport_t *x)
     /* shm before tcp: shm falls back to tcp. */
     for (int i = MC_XPORT_BE_COUNT - 1; i >= 0; i--)
         if (x->be[i])
-            x->be[i]->destroy(x->be_state[i]);
+            x->be[i]->stop(x->be_state[i]);
     mc_xport_thread_join_all(x);
+    for (int i = MC_XPORT_BE_COUNT - 1; i >= 0; i--)
+        if (x->be[i])
+            x->be[i]->destroy(x->be_state[i]);
+    mc_xport_shared_fini(x);
     if (queued)
         x->flusher->x = NULL; /* the queued flush frees it */
     else
@@ -315,9 +329,8 @@ mc_status_t mc_xport_mem_register(mc_xport_t *x, void *addr, size_t len)
 {
     uint32_t shm_id = 0;
     uint64_t shm_off = 0;
-    extern uint32_t mc_xport_shm_lookup_alloc(void *state, uintptr_t addr, size_t len, uint64_t *off);
-    if (x->be[MC_XPORT_BE_SHM] && addr)
-        shm_id = mc_xport_shm_lookup_alloc(x->be_state[MC_XPORT_BE_SHM], (uintptr_t)addr, len, &shm_off);
+    if (addr && len)
+        shm_id = mc_xport_shared_find(x, (uintptr_t)addr, len, &shm_off);
     const mc_xport_region_t *r;
     mc_status_t s = mc_xport_regions_add(&x->regions, (uintptr_t)addr, len, shm_id, shm_off, &r);
     if (s != MC_OK)
@@ -476,8 +489,6 @@ static mc_status_t mc_xport_post_one(mc_xport_t *x, const mc_xfer_op_t *in)
         goto fail;
     }
     if (x->shm_enabled && op->ep.shm) {
-        atomic_fetch_add(&x->st_ops[MC_XPORT_BE_SHM], 1);
-        atomic_fetch_add(&x->st_bytes[MC_XPORT_BE_SHM], op->len);
         x->be[MC_XPORT_BE_SHM]->post(x->be_state[MC_XPORT_BE_SHM], op);
     } else {
         mc_xport_post_tcp(x, op);
@@ -507,4 +518,9 @@ void mc_xport_stats(const mc_xport_t *x, mc_xport_stats_t *out)
     out->bytes_tcp = atomic_load(&m->st_bytes[MC_XPORT_BE_TCP]);
     out->bytes_shm = atomic_load(&m->st_bytes[MC_XPORT_BE_SHM]);
     out->ops_done = atomic_load(&m->st_done);
+}
+
+uint16_t mc_xport_data_port(const mc_xport_t *x)
+{
+    return x->be[MC_XPORT_BE_TCP] ? mc_xport_tcp_port(x->be_state[MC_XPORT_BE_TCP]) : 0;
 }

@@ -55,7 +55,7 @@
  *   MC_TCP_LANES_PER_PEER=<n> connections per peer, 1..16 (default 4)
  *   MC_XPORT_SLICE_SIZE=<b>   TCP slice size in bytes (default 1 MiB)
  *
- * Threading: create/destroy/mem_*/post/set_peer_desc/alloc_shared/
+ * Threading: create, destroy, mem_register, mem_unregister, post, set_peer_desc, alloc_shared,
  * free_shared run on the embedder's loop thread (they never block on the
  * network; mem_unregister may wait for an incoming slice that is being
  * copied into that region right now). opts.done runs only on the loop

@@ -36,7 +36,10 @@ struct mc_xport_backend_ops {
     const char *name;
     /* Create the backend's state; 0 or -1 (logged). */
     int (*create)(mc_xport_t *x, void **state);
-    /* Stop threads, fail nothing (completions are dropped while closing). */
+    /* Stop: close sockets and wake every thread of the backend (they exit
+     * soon; completions are dropped while closing). */
+    void (*stop)(void *state);
+    /* Free the state; every backend thread has returned. */
     void (*destroy)(void *state);
     /* Region added / about to be removed (loop thread, after/before the
      * table update). */
@@ -78,6 +81,8 @@ struct mc_xport {
     pthread_cond_t th_cv;
     unsigned th_count;
 
+    struct mc_xport_shared *shared; /* mc_xport_alloc_shared table */
+
     atomic_uint_fast64_t st_ops[MC_XPORT_BE_COUNT], st_bytes[MC_XPORT_BE_COUNT], st_done;
 };
 
@@ -93,6 +98,17 @@ void mc_xport_post_tcp(mc_xport_t *x, mc_xport_op_t *op);
 int mc_xport_thread_start(mc_xport_t *x, void *(*fn)(void *), void *arg);
 /* Wait until every counted thread has returned. */
 void mc_xport_thread_join_all(mc_xport_t *x);
+
+/* tcp: the bound data port. */
+uint16_t mc_xport_tcp_port(void *tcp_state);
+/* shared allocations (mc_xport_shared.c) */
+int mc_xport_shared_init(mc_xport_t *x);
+void mc_xport_shared_fini(mc_xport_t *x);
+/* The allocation containing [addr, addr+len): its id (> 0) and the offset
+ * of addr in it, or 0. */
+uint32_t mc_xport_shared_find(mc_xport_t *x, uintptr_t addr, size_t len, uint64_t *off);
+/* A dup of allocation id's memfd and its length; -1 if unknown. */
+int mc_xport_shared_dup_fd(mc_xport_t *x, uint32_t id, uint64_t *len);
 
 void mc_xport_logf(mc_xport_t *x, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 uint64_t mc_xport_now_ns(void);

@@ -71,11 +71,15 @@ void mc_xport_io_tune(int fd)
     (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
-static int mc_xport_io_wait_connect(int fd, int timeout_ms)
+static int mc_xport_io_wait_connect(int fd, int timeout_ms, int stop_fd)
 {
-    struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+    struct pollfd pfd[2] = {{.fd = fd, .events = POLLOUT}, {.fd = stop_fd, .events = POLLIN}};
     for (;;) {
-        int r = poll(&pfd, 1, timeout_ms);
+        int r = poll(pfd, stop_fd >= 0 ? 2 : 1, timeout_ms);
+        if (r > 0 && stop_fd >= 0 && (pfd[1].revents & POLLIN)) {
+            errno = ECANCELED;
+            return -1;
+        }
         if (r < 0 && errno == EINTR)
             continue;
         if (r == 0) {
@@ -97,7 +101,7 @@ static int mc_xport_io_wait_connect(int fd, int timeout_ms)
     return 0;
 }
 
-int mc_xport_io_connect(const char *host, unsigned port, int timeout_ms)
+int mc_xport_io_connect(const char *host, unsigned port, int timeout_ms, int stop_fd)
 {
     struct addrinfo hints, *res = NULL;
     memset(&hints, 0, sizeof hints);
@@ -116,7 +120,7 @@ int mc_xport_io_connect(const char *host, unsigned port, int timeout_ms)
     if (connect(fd, res->ai_addr, res->ai_addrlen) != 0) {
         if (errno != EINPROGRESS)
             goto fail_fd;
-        if (mc_xport_io_wait_connect(fd, timeout_ms) != 0)
+        if (mc_xport_io_wait_connect(fd, timeout_ms, stop_fd) != 0)
             goto fail_fd;
     }
     int fl = fcntl(fd, F_GETFL);

@@ -22,8 +22,9 @@ int mc_xport_io_writev(int fd, struct iovec *iov, int cnt);
 int mc_xport_io_write(int fd, const void *buf, size_t n);
 /* Tune a connected data socket (TCP_NODELAY, buffers). */
 void mc_xport_io_tune(int fd);
-/* Non-blocking connect with a deadline, then back to blocking. Returns the
- * fd or -1 with errno set. */
-int mc_xport_io_connect(const char *host, unsigned port, int timeout_ms);
+/* Non-blocking connect with a deadline, then back to blocking. Gives up
+ * early (ECANCELED) when stop_fd (may be -1) becomes readable. Returns
+ * the fd or -1 with errno set. */
+int mc_xport_io_connect(const char *host, unsigned port, int timeout_ms, int stop_fd);
 
 #endif

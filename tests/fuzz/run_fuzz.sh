@@ -30,7 +30,8 @@ while read -r line; do
 done <"$bdir/fuzz/skipped.txt"
 [ ${#targets[@]} -gt 0 ] || { echo "run_fuzz: no fuzz targets" >&2; exit 1; }
 
-cmake --build "$bdir" -j"$(nproc)" --target gen_corpus "${targets[@]}"
+cmake --build "$bdir" -j"$(nproc)" --target gen_corpus "${targets[@]}" >"$bdir/fuzz/build.log" 2>&1 ||
+  { grep -vE '^\[ *[0-9]+%\]' "$bdir/fuzz/build.log" | tail -60; echo "run_fuzz: build FAILED (log: $bdir/fuzz/build.log)"; exit 1; }
 "$bdir/tests/fuzz/gen_corpus" "$bdir/tests/fuzz/gen"
 
 mkdir -p "$bdir/fuzz/artifacts"

@@ -4,8 +4,8 @@
 # Behaviour by --name:
 #   crasher  prints one trace line, then dies from SIGSEGV after 0.3 s
 #   other    prints "@trace 1000 <name> fake.hello", echoes each stdin
-#            command as "@trace 2000 <name> fake.cmd line=<name-of-cmd>",
-#            exits 0 on SIGTERM
+#            command as '@trace 2000 <name> fake.cmd cmd=<cmd> key="<key>"'
+#            (key with %20 decoded), exits 0 on SIGTERM
 name=node
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -22,7 +22,13 @@ fi
 trap 'exit 0' TERM
 while :; do
   if read -r word cmd rest; then
-    [ "$word" = cmd ] && echo "@trace 2000 $name fake.cmd cmd=$cmd"
+    # no subshells: forks are slow on a loaded machine
+    key=""
+    case " $rest" in *" key="*) key=${rest#*key=}; key=${key%% *} ;; esac
+    while :; do
+      case $key in *%20*) key="${key%%\%20*} ${key#*\%20}" ;; *) break ;; esac
+    done
+    [ "$word" = cmd ] && echo "@trace 2000 $name fake.cmd cmd=$cmd key=\"$key\""
   else
     sleep 0.05
   fi

@@ -21,6 +21,7 @@
 #include "base/mc_mem.h"
 #include "env/mc_role.h"
 #include "mc_hw_env.h"
+#include "mc_linebuf.h"
 #include "mc_loop.h"
 #include "mc_node_run.h"
 #include "scenario/mc_scenario.h"
@@ -831,6 +832,51 @@ START_TEST(test_node_cmd_codec)
 }
 END_TEST
 
+typedef struct lines_seen {
+    char got[8][16];
+    int n;
+} lines_seen_t;
+
+static void line_collect(void *arg, char *line)
+{
+    lines_seen_t *ls = arg;
+    ck_assert_int_lt(ls->n, 8);
+    snprintf(ls->got[ls->n++], sizeof ls->got[0], "%s", line);
+}
+
+START_TEST(test_linebuf)
+{
+    mc_linebuf_t lb;
+    mc_linebuf_init(&lb, 8);
+    lines_seen_t ls = {.n = 0};
+    const char *input = "ab\ncd";
+    size_t room;
+    char *dst = mc_linebuf_space(&lb, &room);
+    ck_assert_uint_eq(room, 8);
+    memcpy(dst, input, 5);
+    mc_linebuf_commit(&lb, 5, line_collect, &ls);
+    ck_assert_int_eq(ls.n, 1);
+    ck_assert_str_eq(ls.got[0], "ab");
+    dst = mc_linebuf_space(&lb, &room);
+    ck_assert_uint_eq(room, 6);
+    memcpy(dst, "efghij", 6); /* fills the buffer without a newline: a piece */
+    mc_linebuf_commit(&lb, 6, line_collect, &ls);
+    ck_assert_int_eq(ls.n, 2);
+    ck_assert_str_eq(ls.got[1], "cdefghij");
+    dst = mc_linebuf_space(&lb, &room);
+    memcpy(dst, "\nxy", 3);
+    mc_linebuf_commit(&lb, 3, line_collect, &ls);
+    ck_assert_int_eq(ls.n, 3);
+    ck_assert_str_eq(ls.got[2], "");
+    mc_linebuf_flush(&lb, line_collect, &ls); /* end of stream */
+    ck_assert_int_eq(ls.n, 4);
+    ck_assert_str_eq(ls.got[3], "xy");
+    mc_linebuf_flush(&lb, line_collect, &ls);
+    ck_assert_int_eq(ls.n, 4);
+    mc_linebuf_free(&lb);
+}
+END_TEST
+
 static Suite *hw_suite(void)
 {
     Suite *s = suite_create("hw");
@@ -855,6 +901,7 @@ static Suite *hw_suite(void)
     tcase_add_test(tc, test_env_xfer_stub_and_registration);
     tcase_add_test(tc, test_trace_and_log_lines);
     tcase_add_test(tc, test_node_cmd_codec);
+    tcase_add_test(tc, test_linebuf);
     suite_add_tcase(s, tc);
     return s;
 }

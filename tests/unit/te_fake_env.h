@@ -92,6 +92,7 @@ struct fw {
     int log_echo;
     char *traces; /* "node event fields\n" lines, for tests to search */
     size_t traces_len;
+    size_t traces_cap;
 };
 
 FW_FN void fw_push(fw_t *w, fw_ev_t *ev, uint64_t delay)
@@ -273,7 +274,10 @@ FW_FN void fw_trace(mc_env_t *env, const char *event, const char *fields)
 {
     fw_t *w = fw_node_of(env)->w;
     size_t add = strlen(env->node_name) + strlen(event) + strlen(fields) + 3;
-    w->traces = realloc(w->traces, w->traces_len + add + 1);
+    if (w->traces_len + add + 1 > w->traces_cap) {
+        w->traces_cap = (w->traces_len + add + 1) * 2;
+        w->traces = realloc(w->traces, w->traces_cap);
+    }
     snprintf(w->traces + w->traces_len, add + 1, "%s %s %s\n", env->node_name, event, fields);
     w->traces_len += add;
     if (fw_node_of(env)->w->log_echo > 1)

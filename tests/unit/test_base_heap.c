@@ -32,12 +32,12 @@ START_TEST(test_ordering_random)
     for (uint32_t i = 0; i < N; i++) {
         mc_heap_item_t *top = mc_heap_peek(&h);
         mc_heap_item_t *it = mc_heap_pop(&h);
-        ck_assert_ptr_eq(top, it);
-        ck_assert_uint_ge(it->key, last_key);
+        MC_CK(top == it);
+        MC_CK(it->key >= last_key);
         if (i > 0 && it->key == last_key)
-            ck_assert_uint_gt(it->seq, last_seq); /* FIFO among equal keys */
+            MC_CK(it->seq > last_seq); /* FIFO among equal keys */
         /* seq is the push order, and value was the push index. */
-        ck_assert_uint_eq(it->seq, U(it->value));
+        MC_CK(it->seq == U(it->value));
         last_key = it->key;
         last_seq = it->seq;
     }
@@ -97,8 +97,8 @@ START_TEST(test_remove)
     uint64_t last_key = 0, last_seq = 0;
     for (uint32_t i = 0; i < left; i++) {
         mc_heap_item_t *it = mc_heap_pop(&h);
-        ck_assert(!removed[U(it->value)]);
-        ck_assert(it->key > last_key || (it->key == last_key && (i == 0 || it->seq > last_seq)));
+        MC_CK(!removed[U(it->value)]);
+        MC_CK(it->key > last_key || (it->key == last_key && (i == 0 || it->seq > last_seq)));
         last_key = it->key;
         last_seq = it->seq;
     }

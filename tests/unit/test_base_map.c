@@ -98,12 +98,12 @@ static void assert_order(mc_map_t *m, const int *ids, size_t n)
     size_t k = 0;
     mc_map_entry_t *e;
     for (uint32_t it = 0; mc_map_next(m, &it, &e); k++) {
-        ck_assert_uint_lt(k, n);
+        MC_CK(k < n);
         char want[32];
         key_of(want, sizeof want, ids[k]);
-        ck_assert_uint_eq(e->klen, strlen(want));
-        ck_assert_mem_eq(e->key, want, e->klen);
-        ck_assert_uint_eq(U(e->value), (uintptr_t)ids[k] + 1);
+        MC_CK(e->klen == strlen(want));
+        MC_CK(memcmp(e->key, want, e->klen) == 0);
+        MC_CK(U(e->value) == (uintptr_t)ids[k] + 1);
     }
     ck_assert_uint_eq(k, n);
     ck_assert_uint_eq(mc_map_count(m), n);
@@ -247,7 +247,7 @@ START_TEST(test_random_ops_vs_model)
         if (kind < 5) { /* put */
             uint64_t v = mc_rng_next(&r) | 1;
             void *old = mc_map_putu(&m, k, V(v));
-            ck_assert_uint_eq(U(old), present[k] ? val[k] : 0);
+            MC_CK(U(old) == (present[k] ? val[k] : 0));
             if (!present[k]) {
                 present[k] = true;
                 stamp[k] = ++clock;
@@ -256,15 +256,15 @@ START_TEST(test_random_ops_vs_model)
             val[k] = v;
         } else if (kind < 8) { /* delete */
             void *old = mc_map_delu(&m, k);
-            ck_assert_uint_eq(U(old), present[k] ? val[k] : 0);
+            MC_CK(U(old) == (present[k] ? val[k] : 0));
             if (present[k])
                 live--;
             present[k] = false;
         } else { /* lookup */
-            ck_assert_uint_eq(U(mc_map_getu(&m, k)), present[k] ? val[k] : 0);
-            ck_assert(mc_map_has(&m, &k, sizeof k) == present[k]);
+            MC_CK(U(mc_map_getu(&m, k)) == (present[k] ? val[k] : 0));
+            MC_CK(mc_map_has(&m, &k, sizeof k) == present[k]);
         }
-        ck_assert_uint_eq(mc_map_count(&m), live);
+        MC_CK(mc_map_count(&m) == live);
         if (op % 5000 == 4999 || op == OPS - 1) {
             /* Full walk: every live key once, in insertion-stamp order. */
             uint64_t last = 0;
@@ -272,11 +272,11 @@ START_TEST(test_random_ops_vs_model)
             mc_map_entry_t *e;
             for (uint32_t it = 0; mc_map_next(&m, &it, &e); n++) {
                 uint64_t key = mc_map_entry_u64(e);
-                ck_assert_uint_lt(key, K);
-                ck_assert(present[key]);
-                ck_assert_uint_gt(stamp[key], last);
+                MC_CK(key < K);
+                MC_CK(present[key]);
+                MC_CK(stamp[key] > last);
                 last = stamp[key];
-                ck_assert_uint_eq(U(e->value), val[key]);
+                MC_CK(U(e->value) == val[key]);
             }
             ck_assert_uint_eq(n, live);
         }

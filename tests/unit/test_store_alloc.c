@@ -181,6 +181,51 @@ START_TEST(random_churn_against_model)
 }
 END_TEST
 
+/* Allocation strategy edge cases (allocation_strategy_test): no names,
+ * all excluded, replica count above the names, preferred order, a name
+ * with several segments, single name. */
+START_TEST(placement_edge_cases)
+{
+    mc_segmgr_t g;
+    mc_rng_t rng;
+    mc_placement_t pl[8];
+    mc_rng_seed(&rng, 3);
+    mc_segmgr_init(&g, 64);
+    ck_assert_uint_eq(mc_segmgr_place(&g, &rng, 100, 1, NULL, 0, NULL, 0, pl), 0);
+    mc_segment_info_t a = {{1, 1}, "A", 0x1000, 4096, NULL, NULL};
+    ck_assert_int_eq(mc_segmgr_mount(&g, (mc_uuid_t){1, 1}, &a, NULL), MC_OK);
+    const char *exA[] = {"A"};
+    ck_assert_uint_eq(mc_segmgr_place(&g, &rng, 100, 1, NULL, 0, exA, 1, pl), 0);
+    ck_assert_uint_eq(mc_segmgr_place(&g, &rng, 100, 3, NULL, 0, NULL, 0, pl), 1);
+    mc_segmgr_free(&g, pl[0].slot, pl[0].h, 100);
+    mc_segment_info_t b = {{2, 2}, "B", 0x100000, 4096, "ep-b", "rdma"}, b2 = {{3, 3}, "B", 0x200000, 4096, NULL, NULL};
+    mc_segment_info_t c = {{4, 4}, "C", 0x300000, 4096, NULL, NULL};
+    ck_assert_int_eq(mc_segmgr_mount(&g, (mc_uuid_t){2, 2}, &b, NULL), MC_OK);
+    ck_assert_int_eq(mc_segmgr_mount(&g, (mc_uuid_t){2, 2}, &b2, NULL), MC_OK);
+    ck_assert_int_eq(mc_segmgr_mount(&g, (mc_uuid_t){4, 4}, &c, NULL), MC_OK);
+    ck_assert_uint_eq(g.nnames, 3);
+    const char *prefs[] = {"C", "nope", "A"};
+    ck_assert_uint_eq(mc_segmgr_place(&g, &rng, 100, 2, prefs, 3, NULL, 0, pl), 2);
+    ck_assert_str_eq(mc_segmgr_at(&g, pl[0].slot)->name, "C");
+    ck_assert_str_eq(mc_segmgr_at(&g, pl[1].slot)->name, "A");
+    mc_segmgr_free(&g, pl[0].slot, pl[0].h, 100);
+    mc_segmgr_free(&g, pl[1].slot, pl[1].h, 100);
+    const char *exAC[] = {"A", "C"};
+    for (int i = 0; i < 4; i++) {
+        /* Both segments of B fill up: 2 x 4096 bytes in 64-byte units. */
+        ck_assert_uint_eq(mc_segmgr_place(&g, &rng, 2048, 3, NULL, 0, exAC, 2, pl), 1);
+        ck_assert_str_eq(mc_segmgr_at(&g, pl[0].slot)->name, "B");
+    }
+    ck_assert_uint_eq(mc_segmgr_place(&g, &rng, 64, 3, NULL, 0, exAC, 2, pl), 0);
+    ck_assert_int_eq(mc_segmgr_alloc_from(&g, &rng, "B", 64, pl), MC_NO_AVAILABLE_HANDLE);
+    ck_assert_int_eq(mc_segmgr_alloc_from(&g, &rng, "Z", 64, pl), MC_SEGMENT_NOT_FOUND);
+    ck_assert_uint_eq(g.pool_used, 4 * 2048);
+    char err[256];
+    ck_assert_msg(mc_segmgr_check(&g, err, sizeof err), "%s", err);
+    mc_segmgr_destroy(&g);
+}
+END_TEST
+
 Suite *store_alloc_suite(void);
 Suite *store_alloc_suite(void)
 {
@@ -191,6 +236,7 @@ Suite *store_alloc_suite(void)
     tcase_add_test(tc, finds_any_fitting_range);
     tcase_add_test(tc, large_segments);
     tcase_add_loop_test(tc, random_churn_against_model, 0, 3);
+    tcase_add_test(tc, placement_edge_cases);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -236,6 +236,15 @@ START_TEST(soft_pin_commit_and_expiry)
     ck_assert(!fx_exists("p"));
     ck_assert(fx_exists("u2"));
     ck_assert_uint_eq(fx_stats().soft_pinned_keys, 0);
+    /* The periodic sweep also drops expired pins (metric stays true). */
+    put_pinned("q");
+    ck_assert_uint_eq(fx_stats().soft_pinned_keys, 1);
+    mc_master_tick(M, NOW);
+    NOW += 30 * 60 * SEC;
+    mc_master_ping(M, NOW, U(1), NULL, NULL);
+    mc_master_tick(M, NOW);
+    ck_assert_uint_eq(fx_stats().soft_pinned_keys, 0);
+    ck_assert(fx_exists("q"));
 }
 END_TEST
 

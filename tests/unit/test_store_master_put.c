@@ -487,6 +487,29 @@ START_TEST(batch_replica_clear)
 }
 END_TEST
 
+static int nkeys_seen;
+static void see_key(void *arg, mc_slice_t key)
+{
+    (void)arg;
+    (void)key;
+    nkeys_seen++;
+}
+
+START_TEST(get_all_keys_lists_readable_only)
+{
+    fx_mount(1, 1 << 20);
+    ck_assert_int_eq(fx_put("a", 10, 1), MC_OK);
+    ck_assert_int_eq(fx_put("b", 10, 1), MC_OK);
+    mc_replicate_config_t c = fx_cfg(1);
+    mc_replica_list_t l;
+    ck_assert_int_eq(mc_master_put_start(M, NOW, U(1), K("w"), 10, &c, &l), MC_OK);
+    nkeys_seen = 0;
+    mc_master_for_each_key(M, see_key, NULL);
+    ck_assert_int_eq(nkeys_seen, 2);
+    ck_assert_int_eq(mc_master_remove(M, NOW, K("a"), false), MC_OK); /* no lease taken */
+}
+END_TEST
+
 Suite *store_master_put_suite(void);
 Suite *store_master_put_suite(void)
 {
@@ -512,6 +535,7 @@ Suite *store_master_put_suite(void)
     tcase_add_test(tc, batch_put_get_exist);
     tcase_add_test(tc, checksum_round_trip);
     tcase_add_test(tc, batch_replica_clear);
+    tcase_add_test(tc, get_all_keys_lists_readable_only);
     suite_add_tcase(s, tc);
     return s;
 }

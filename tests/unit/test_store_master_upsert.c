@@ -228,6 +228,47 @@ START_TEST(zombie_released_by_sweep)
 }
 END_TEST
 
+START_TEST(upsert_soft_pin_and_checksum)
+{
+    fx_mount(1, 1 << 20);
+    mc_replicate_config_t c = fx_cfg(1);
+    mc_replica_list_t l;
+    uint64_t crc = 77;
+    ck_assert_int_eq(mc_master_put_start(M, NOW, U(1), K("k"), 100, &c, &l), MC_OK);
+    ck_assert_int_eq(mc_master_put_end(M, NOW, U(1), K("k"), MC_REPLICA_TYPE_ALL, &crc), MC_OK);
+    /* Case B with ENABLE: the pin starts at UpsertEnd. */
+    c.soft_pin_action = MC_SOFT_PIN_ENABLE;
+    ck_assert_int_eq(mc_master_upsert_start(M, NOW, U(1), K("k"), 100, &c, &l), MC_OK);
+    ck_assert_uint_eq(fx_stats().soft_pinned_keys, 0);
+    ck_assert_int_eq(mc_master_put_end(M, NOW, U(1), K("k"), MC_REPLICA_TYPE_ALL, &crc), MC_OK);
+    ck_assert_uint_eq(fx_stats().soft_pinned_keys, 1);
+    /* Case C keeps the committed pin; DISABLE clears it at End. */
+    c.soft_pin_action = MC_SOFT_PIN_PRESERVE;
+    ck_assert_int_eq(mc_master_upsert_start(M, NOW, U(1), K("k"), 200, &c, &l), MC_OK);
+    ck_assert_uint_eq(fx_stats().soft_pinned_keys, 1);
+    ck_assert_int_eq(mc_master_put_end(M, NOW, U(1), K("k"), MC_REPLICA_TYPE_ALL, NULL), MC_OK);
+    ck_assert_int_eq(mc_master_get_replica_list(M, NOW, K("k"), &l), MC_OK);
+    ck_assert(!l.has_checksum);
+    NOW += 10 * SEC;
+    c.soft_pin_action = MC_SOFT_PIN_DISABLE;
+    ck_assert_int_eq(mc_master_upsert_start(M, NOW, U(1), K("k"), 200, &c, &l), MC_OK);
+    ck_assert_int_eq(mc_master_put_end(M, NOW, U(1), K("k"), MC_REPLICA_TYPE_ALL, NULL), MC_OK);
+    ck_assert_uint_eq(fx_stats().soft_pinned_keys, 0);
+    /* Batch with a wrong number of group ids: every key rejected. */
+    const char *g1[1] = {"g"};
+    mc_slice_t keys[2] = {K("a"), K("b")};
+    uint64_t sizes[2] = {1, 1};
+    mc_status_t st[2];
+    mc_replica_list_t out[2];
+    c = fx_cfg(1);
+    c.group_ids = g1;
+    c.n_group_ids = 1;
+    mc_master_batch_upsert_start(M, NOW, U(1), keys, sizes, 2, &c, out, st);
+    ck_assert_int_eq(st[0], MC_INVALID_PARAMS);
+    ck_assert_int_eq(st[1], MC_INVALID_PARAMS);
+}
+END_TEST
+
 Suite *store_master_upsert_suite(void);
 Suite *store_master_upsert_suite(void)
 {
@@ -243,6 +284,7 @@ Suite *store_master_upsert_suite(void)
     tcase_add_test(tc, upsert_keeps_hard_pin);
     tcase_add_test(tc, upsert_failed_allocation_keeps_old_object);
     tcase_add_test(tc, batch_upsert);
+    tcase_add_test(tc, upsert_soft_pin_and_checksum);
     tcase_add_test(tc, zombie_takeover_after_discard_timeout);
     tcase_add_test(tc, zombie_released_by_sweep);
     suite_add_tcase(s, tc);

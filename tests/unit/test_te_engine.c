@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/mc_rng.h"
 #include "te_fake_env.h"
 
 #define KiB 1024ULL
@@ -252,6 +253,12 @@ START_TEST(test_open_segment)
     mc_te_meta_mem_store_set_down(p.store, false);
     ck_assert_int_eq(mc_te_refresh_segment(te, 999, open_cb, res), MC_TE_ERR_INVALID_ARGUMENT);
     ck_assert_int_eq(mc_te_close_segment(te, p.seg), 0);
+    const mc_te_seg_desc_t *bd = mc_te_segment_desc(te, p.seg);
+    ck_assert_ptr_nonnull(bd);
+    ck_assert_str_eq(bd->name, "B");
+    ck_assert_uint_eq(bd->buffers[0].addr, (uint64_t)(uintptr_t)p.bbuf);
+    ck_assert_ptr_eq(mc_te_segment_desc(te, 0), mc_te_local_desc(te));
+    ck_assert_ptr_null(mc_te_segment_desc(te, 4242));
     pair_free(&p);
 }
 END_TEST
@@ -672,6 +679,30 @@ START_TEST(test_slice_timeout_failover)
 }
 END_TEST
 
+START_TEST(test_slice_timeouts_exhaust_budget)
+{
+    /* No completion on any path and no request deadline: the slice budget
+     * runs out through abandoned attempts and the request ends TIMEOUT. */
+    const char *kv[] = {"nics", "2", "slice_timeout", "1ms", "retry_cnt", "3", "transfer_timeout", "off", NULL};
+    pair_t p;
+    pair_setup(&p, 64 * KiB, kv, NULL);
+    p.a->mode[0] = p.a->mode[1] = FW_DROP;
+    uint64_t t0 = p.w->now;
+    ck_assert_int_eq(run_one(&p, req(&p, MC_XFER_WRITE, 0, 0, 4096), SEC, NULL), MC_TE_TIMEOUT);
+    const mc_te_stats_t *s = mc_te_stats(p.a->te);
+    ck_assert_uint_eq(s->slices_posted, 3);
+    ck_assert_uint_eq(s->slices_timed_out, 3);
+    ck_assert_uint_eq(s->requests_timed_out, 1);
+    ck_assert_uint_eq(mc_te_inflight(p.a->te), 3); /* orphans until the env answers */
+    ck_assert_uint_ge(p.w->now - t0, 3 * MS);
+    fw_release(p.w, p.a, MC_OK);
+    fw_run(p.w, SEC);
+    ck_assert_uint_eq(s->late_completions, 3);
+    ck_assert_uint_eq(mc_te_inflight(p.a->te), 0);
+    pair_free(&p);
+}
+END_TEST
+
 START_TEST(test_timeout_bare_seconds_clamped)
 {
     const char *kv[] = {"transfer_timeout", "1", NULL};
@@ -907,10 +938,77 @@ START_TEST(test_status_names)
 }
 END_TEST
 
+/* Randomized fault plans (seeded, reproducible): every request ends
+ * exactly once, the attempt accounting adds up, completed requests carry
+ * the right bytes, nothing stays in flight once the env has answered. */
+START_TEST(test_random_fault_plans)
+{
+    mc_rng_t rng;
+    for (uint64_t seed = 1; seed <= 60; seed++) {
+        mc_rng_seed(&rng, seed);
+        char nics[8], retry[8], st[16], tt[16];
+        snprintf(nics, sizeof nics, "%u", (unsigned)mc_rng_range(&rng, 1, 4));
+        snprintf(retry, sizeof retry, "%u", (unsigned)mc_rng_range(&rng, 1, 9));
+        snprintf(st, sizeof st, "%ums", (unsigned)mc_rng_range(&rng, 0, 3));
+        snprintf(tt, sizeof tt, "%ums", (unsigned)mc_rng_range(&rng, 5, 80));
+        const char *kv[] = {"nics", nics, "retry_cnt", retry, "slice_timeout", strcmp(st, "0ms") ? st : "off",
+                            "transfer_timeout", tt, "slice_size", "16KiB", "path_pause_errors", "3",
+                            "rail_pause", "20ms", "slices_in_flight", "8", NULL};
+        pair_t p;
+        pair_setup(&p, 2 * MiB, kv, NULL);
+        uint32_t np = mc_te_num_paths(p.a->te);
+        for (uint32_t i = 0; i < np; i++) {
+            p.a->mode[i] = (int)mc_rng_below(&rng, 4);
+            p.a->fail_next[i] = (uint32_t)mc_rng_below(&rng, 5);
+        }
+        uint32_t n = (uint32_t)mc_rng_range(&rng, 1, 24);
+        uint64_t b = mc_te_alloc_batch(p.a->te, n);
+        mc_te_request_t *r = calloc(n, sizeof *r);
+        for (uint32_t i = 0; i < n; i++) {
+            uint64_t len = mc_rng_range(&rng, 1, 80 * KiB);
+            uint64_t off = (uint64_t)i * 80 * KiB;
+            r[i] = req(&p, (int)mc_rng_below(&rng, 2), off, off, len);
+        }
+        ck_assert_int_eq(mc_te_submit(p.a->te, b, r, n), 0);
+        int cbx[3] = {0, 0, 0};
+        mc_te_batch_on_done(p.a->te, b, batch_cb, cbx);
+        for (int step = 0; step < 20; step++) {
+            fw_advance(p.w, mc_rng_range(&rng, 1, 5 * MS));
+            if (mc_rng_chance(&rng, 0.2))
+                fw_release(p.w, p.a, mc_rng_chance(&rng, 0.5) ? MC_OK : MC_TRANSFER_FAIL);
+            if (mc_rng_chance(&rng, 0.2))
+                p.a->mode[mc_rng_below(&rng, np)] = (int)mc_rng_below(&rng, 4);
+        }
+        fw_run(p.w, SEC); /* every deadline passes */
+        const mc_te_stats_t *s = mc_te_stats(p.a->te);
+        ck_assert_uint_eq(s->requests_completed + s->requests_failed + s->requests_timed_out, n);
+        ck_assert_int_eq(cbx[0], 1);
+        for (uint32_t i = 0; i < n; i++) {
+            mc_te_task_status_t ts;
+            ck_assert_int_eq(mc_te_get_transfer_status(p.a->te, b, i, &ts), 0);
+            ck_assert(mc_te_xfer_status_terminal(ts.status));
+            if (ts.status == MC_TE_COMPLETED) {
+                ck_assert_uint_eq(ts.transferred_bytes, r[i].length);
+                ck_assert(memcmp(p.abuf + i * 80 * KiB, p.bbuf + i * 80 * KiB, r[i].length) == 0);
+            }
+        }
+        ck_assert_int_eq(mc_te_free_batch(p.a->te, b), 0);
+        fw_release(p.w, p.a, MC_OK);
+        fw_run(p.w, SEC);
+        ck_assert_uint_eq(mc_te_inflight(p.a->te), 0);
+        ck_assert_uint_eq(s->slices_posted, s->slices_ok + s->slices_failed + s->late_completions);
+        ck_assert_uint_eq(s->unknown_completions, 0);
+        free(r);
+        pair_free(&p);
+    }
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("te_engine");
     TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_register_rules);
     tcase_add_test(tc, test_conf_errors);
     tcase_add_test(tc, test_open_segment);
@@ -929,6 +1027,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_dead_peer);
     tcase_add_test(tc, test_timeout_and_late_completion);
     tcase_add_test(tc, test_slice_timeout_failover);
+    tcase_add_test(tc, test_slice_timeouts_exhaust_budget);
     tcase_add_test(tc, test_timeout_bare_seconds_clamped);
     tcase_add_test(tc, test_exactly_once_mixed);
     tcase_add_test(tc, test_notify_roundtrip);
@@ -936,6 +1035,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_published_metadata);
     tcase_add_test(tc, test_destroy_with_work_in_flight);
     tcase_add_test(tc, test_status_names);
+    tcase_add_test(tc, test_random_fault_plans);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,0 +1,141 @@
+/* Operations handed to the store's loop thread; the caller waits on a
+ * condition variable until every operation of its call has completed. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "mc_store_api_int.h"
+#include "wire/mc_wire.h"
+
+struct mc_api_wait {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    size_t remaining;
+};
+
+static void wait_init(mc_api_wait_t *w, size_t n)
+{
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    w->remaining = n;
+}
+
+static void wait_signal(mc_api_wait_t *w)
+{
+    pthread_mutex_lock(&w->mu);
+    w->remaining--;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+static void wait_all(mc_api_wait_t *w)
+{
+    pthread_mutex_lock(&w->mu);
+    while (w->remaining)
+        pthread_cond_wait(&w->cv, &w->mu);
+    pthread_mutex_unlock(&w->mu);
+    pthread_cond_destroy(&w->cv);
+    pthread_mutex_destroy(&w->mu);
+}
+
+/* Runs on the loop thread: the object bytes are only valid here. */
+static void op_done(void *arg, const mc_sc_result_t *r)
+{
+    mc_api_op_t *op = arg;
+    op->status = r->status;
+    op->value_out = r->value;
+    if (op->kind == MC_API_GET && r->status == MC_OK) {
+        op->out_len = r->len;
+        if (op->into) {
+            if (r->len > op->into_size)
+                op->status = MC_INVALID_PARAMS; /* buffer smaller than the object */
+            else
+                memcpy(op->into, r->data, r->len);
+        } else {
+            op->out = malloc(r->len ? r->len : 1);
+            if (!op->out)
+                op->status = MC_BUFFER_OVERFLOW;
+            else if (r->len)
+                memcpy(op->out, r->data, r->len);
+        }
+    }
+    wait_signal(op->w);
+}
+
+static void op_start(void *arg)
+{
+    mc_api_op_t *op = arg;
+    mc_store_client_t *c = &op->s->sc;
+    mc_slice_t key = mc_slice(op->key, op->klen);
+    switch (op->kind) {
+    case MC_API_PUT:
+    case MC_API_UPSERT:
+        mc_sc_put(c, key, op->value, op->vlen, &op->rc, op->kind == MC_API_UPSERT, op_done, op);
+        break;
+    case MC_API_GET: mc_sc_get(c, key, op_done, op); break;
+    case MC_API_EXIST: mc_sc_exist(c, key, op_done, op); break;
+    case MC_API_SIZE: mc_sc_get_size(c, key, op_done, op); break;
+    case MC_API_REMOVE: mc_sc_remove(c, key, op->force, op_done, op); break;
+    case MC_API_REMOVE_REGEX: mc_sc_remove_by_regex(c, op->pattern, op->force, op_done, op); break;
+    case MC_API_REMOVE_ALL: mc_sc_remove_all(c, op->force, op_done, op); break;
+    case MC_API_UNMOUNT: mc_sc_unmount(c, op_done, op); break;
+    case MC_API_HEALTH: {
+        mc_sc_result_t r = {.status = MC_OK, .value = c->agent.healthy};
+        op_done(op, &r);
+        break;
+    }
+    }
+}
+
+void mc_api_run_ops(mooncake_store_t *s, mc_api_op_t *ops, size_t n)
+{
+    mc_api_wait_t w;
+    wait_init(&w, n);
+    for (size_t i = 0; i < n; i++) {
+        ops[i].s = s;
+        ops[i].w = &w;
+        if (mc_loop_post(s->loop, op_start, &ops[i]) != 0) {
+            ops[i].status = MC_RPC_FAIL;
+            wait_signal(&w);
+        }
+    }
+    wait_all(&w);
+}
+
+mc_status_t mc_api_run_one(mooncake_store_t *s, mc_api_op_t *op)
+{
+    if (!mc_api_usable(s))
+        return MC_INVALID_PARAMS;
+    mc_api_run_ops(s, op, 1);
+    return op->status;
+}
+
+typedef struct on_loop_call {
+    void (*fn)(void *);
+    void *arg;
+    mc_api_wait_t w;
+} on_loop_call_t;
+
+static void on_loop_run(void *arg)
+{
+    on_loop_call_t *c = arg;
+    c->fn(c->arg);
+    wait_signal(&c->w);
+}
+
+mc_status_t mc_api_on_loop(mooncake_store_t *s, void (*fn)(void *), void *arg)
+{
+    on_loop_call_t c = {.fn = fn, .arg = arg};
+    wait_init(&c.w, 1);
+    if (mc_loop_post(s->loop, on_loop_run, &c) != 0) {
+        pthread_cond_destroy(&c.w.cv);
+        pthread_mutex_destroy(&c.w.mu);
+        return MC_RPC_FAIL;
+    }
+    wait_all(&c.w);
+    return MC_OK;
+}
+
+mc_status_t mc_api_check_key(const void *key, size_t klen)
+{
+    return (!key || klen == 0 || klen > MC_WIRE_MAX_KEY) ? MC_INVALID_PARAMS : MC_OK;
+}

@@ -1,0 +1,718 @@
+/* The TCP data backend (protocol: mc_xport_proto.h).
+ *
+ * Initiator: per peer data endpoint, up to conns_per_peer connections.
+ * Each connection has a sender thread (connects, then writes request
+ * headers and WRITE payloads back to back) and a receiver thread (reads
+ * responses and READ data in order). An op is cut into slices of
+ * slice_size; each slice goes to the least-loaded connection of its peer,
+ * so one big op uses every connection. A dead connection is replaced on
+ * the next post.
+ *
+ * Receiver: a listener thread accepts; one thread per accepted connection
+ * serves requests in order, pinning the target region while it copies.
+ *
+ * Slice ownership (conn->mu): a slice in a connection's queues is owned by
+ * that connection; the sender holds an extra reference while it writes
+ * from the slice, the receiver removes the slice when its response
+ * arrives. Whoever drops the last reference reports the slice, so a slice
+ * is reported exactly once and only when no thread touches its memory.
+ *
+ * A watchdog thread fails a connection with MC_RPC_TIMEOUT when it has
+ * work but made no progress for the op timeout. */
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "mc_xport_int.h"
+#include "mc_xport_io.h"
+#include "mc_xport_proto.h"
+
+#define MC_XPORT_CONNECT_TIMEOUT_MS 5000
+#define MC_XPORT_DRAIN_BUF (64u << 10)
+
+typedef struct tcp_slice {
+    struct tcp_slice *next;
+    mc_xport_op_t *op;
+    uint8_t *local;
+    uint64_t remote, len, req_id;
+    uint8_t opcode;
+    int refs;           /* conn->mu */
+    mc_status_t final;  /* conn->mu */
+} tcp_slice_t;
+
+typedef struct tcp_be tcp_be_t;
+
+typedef struct tcp_conn {
+    tcp_be_t *be;
+    char host[MC_XPORT_HOST_LEN];
+    uint16_t port;
+    atomic_int refs; /* peer table + sender + receiver */
+    atomic_uint_fast64_t load; /* bytes queued or in flight */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int fd;  /* -1 until connected */
+    bool dead;
+    mc_status_t fail_status;
+    tcp_slice_t *sq, *sq_tail; /* to send */
+    tcp_slice_t *in, *in_tail; /* sent (or being sent), awaiting response */
+    uint64_t next_req_id;
+    uint64_t progress_ns; /* last progress while busy */
+} tcp_conn_t;
+
+typedef struct tcp_peer {
+    char host[MC_XPORT_HOST_LEN];
+    uint16_t port;
+    tcp_conn_t *conns[MC_XPORT_MAX_CONNS];
+    unsigned rr;
+} tcp_peer_t;
+
+typedef struct tcp_srv_conn {
+    tcp_be_t *be;
+    int fd;
+    char peer[NI_MAXHOST + NI_MAXSERV + 2];
+    struct tcp_srv_conn *next, *prev;
+} tcp_srv_conn_t;
+
+struct tcp_be {
+    mc_xport_t *x;
+    int listen_fd;
+    int stop_fd; /* eventfd; readable once stopping */
+    uint16_t port;
+    atomic_bool stopping;
+    pthread_mutex_t mu; /* peers, srv list */
+    tcp_peer_t **peers;
+    size_t npeers, cap_peers;
+    tcp_srv_conn_t srv; /* list head */
+};
+
+/* ------------------------------------------------------------ slices --- */
+
+/* Drop one reference (takes conn->mu). The last one reports the slice. */
+static void tcp_slice_unref(tcp_conn_t *c, tcp_slice_t *s)
+{
+    pthread_mutex_lock(&c->mu);
+    int left = --s->refs;
+    mc_status_t st = s->final;
+    pthread_mutex_unlock(&c->mu);
+    if (left == 0) {
+        atomic_fetch_sub(&c->load, s->len);
+        mc_xport_op_part_done(s->op, st);
+    }
+}
+
+static void tcp_conn_unref(tcp_conn_t *c)
+{
+    if (atomic_fetch_sub(&c->refs, 1) != 1)
+        return;
+    if (c->fd >= 0)
+        close(c->fd);
+    pthread_cond_destroy(&c->cv);
+    pthread_mutex_destroy(&c->mu);
+    free(c);
+}
+
+/* Mark the connection dead (first status wins), wake its threads and
+ * report every queued slice with status. Idempotent. */
+static void tcp_conn_fail(tcp_conn_t *c, mc_status_t status, const char *why)
+{
+    pthread_mutex_lock(&c->mu);
+    if (c->dead) {
+        pthread_mutex_unlock(&c->mu);
+        return;
+    }
+    c->dead = true;
+    c->fail_status = status;
+    tcp_slice_t *lists[2] = {c->sq, c->in};
+    c->sq = c->sq_tail = c->in = c->in_tail = NULL;
+    int fd = c->fd;
+    for (int i = 0; i < 2; i++)
+        for (tcp_slice_t *s = lists[i]; s; s = s->next)
+            s->final = status;
+    pthread_cond_broadcast(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+    if (fd >= 0)
+        shutdown(fd, SHUT_RDWR);
+    if (why && !atomic_load(&c->be->stopping))
+        mc_xport_logf(c->be->x, status == MC_RPC_TIMEOUT ? MC_LOG_WARN : MC_LOG_INFO,
+                      "data connection to %s:%u failed (%s): in-flight ops fail with %s", c->host,
+                      (unsigned)c->port, why, mc_status_name(status));
+    for (int i = 0; i < 2; i++) {
+        tcp_slice_t *s = lists[i];
+        while (s) {
+            tcp_slice_t *next = s->next; /* s may be freed by unref */
+            tcp_slice_unref(c, s);
+            s = next;
+        }
+    }
+}
+
+/* ------------------------------------------------------------ sender --- */
+
+static void *tcp_receiver_main(void *arg);
+
+static void *tcp_sender_main(void *arg)
+{
+    tcp_conn_t *c = arg;
+    tcp_be_t *be = c->be;
+    int fd = mc_xport_io_connect(c->host, c->port, MC_XPORT_CONNECT_TIMEOUT_MS, be->stop_fd);
+    if (fd < 0) {
+        char why[96];
+        snprintf(why, sizeof why, "connect: %s", strerror(errno));
+        tcp_conn_fail(c, MC_TRANSFER_FAIL, why);
+        goto out;
+    }
+    pthread_mutex_lock(&c->mu);
+    c->fd = fd;
+    bool dead = c->dead;
+    c->progress_ns = mc_xport_now_ns();
+    pthread_mutex_unlock(&c->mu);
+    if (dead)
+        goto out; /* failed while connecting; fd closed with the conn */
+    atomic_fetch_add(&c->refs, 1);
+    if (mc_xport_thread_start(be->x, tcp_receiver_main, c) != 0) {
+        tcp_conn_unref(c);
+        tcp_conn_fail(c, MC_TRANSFER_FAIL, "cannot start receiver thread");
+        goto out;
+    }
+    for (;;) {
+        pthread_mutex_lock(&c->mu);
+        while (!c->sq && !c->dead)
+            pthread_cond_wait(&c->cv, &c->mu);
+        if (c->dead) {
+            pthread_mutex_unlock(&c->mu);
+            break;
+        }
+        tcp_slice_t *s = c->sq;
+        c->sq = s->next;
+        if (!c->sq)
+            c->sq_tail = NULL;
+        s->next = NULL;
+        if (c->in_tail)
+            c->in_tail->next = s;
+        else
+            c->in = s;
+        c->in_tail = s;
+        s->refs = 2; /* in-list + this writer */
+        pthread_mutex_unlock(&c->mu);
+
+        uint8_t hdr[MC_XPORT_REQ_LEN];
+        mc_xport_req_t rq = {.opcode = s->opcode, .len = s->len, .addr = s->remote, .req_id = s->req_id};
+        mc_xport_req_encode(&rq, hdr);
+        struct iovec iov[2] = {{.iov_base = hdr, .iov_len = sizeof hdr}, {.iov_base = s->local, .iov_len = s->len}};
+        int rc = mc_xport_io_writev(fd, iov, s->opcode == MC_XFER_WRITE ? 2 : 1);
+        if (rc != MC_XPORT_IO_OK) {
+            char why[96];
+            snprintf(why, sizeof why, "send: %s", strerror(errno));
+            tcp_conn_fail(c, MC_TRANSFER_FAIL, why);
+        } else {
+            pthread_mutex_lock(&c->mu);
+            c->progress_ns = mc_xport_now_ns();
+            pthread_mutex_unlock(&c->mu);
+        }
+        tcp_slice_unref(c, s);
+    }
+out:
+    tcp_conn_unref(c);
+    return NULL;
+}
+
+/* ---------------------------------------------------------- receiver --- */
+
+static mc_status_t tcp_code_status(uint32_t code)
+{
+    switch (code) {
+    case MC_XPORT_CODE_OK:
+        return MC_OK;
+    case MC_XPORT_CODE_REJECTED:
+        return MC_INVALID_PARAMS;
+    default:
+        return MC_TRANSFER_FAIL;
+    }
+}
+
+static void *tcp_receiver_main(void *arg)
+{
+    tcp_conn_t *c = arg;
+    int fd = c->fd;
+    char why[128];
+    for (;;) {
+        uint8_t buf[MC_XPORT_RESP_LEN];
+        int rc = mc_xport_io_read(fd, buf, sizeof buf);
+        if (rc != MC_XPORT_IO_OK) {
+            tcp_conn_fail(c, MC_TRANSFER_FAIL, rc == MC_XPORT_IO_EOF ? "closed by peer" : "connection reset");
+            break;
+        }
+        mc_xport_resp_t rs;
+        const char *bad = NULL;
+        if (mc_xport_resp_decode(buf, sizeof buf, &rs, &bad) != MC_XPORT_DEC_OK) {
+            snprintf(why, sizeof why, "malformed response: %s", bad);
+            tcp_conn_fail(c, MC_TRANSFER_FAIL, why);
+            break;
+        }
+        pthread_mutex_lock(&c->mu);
+        tcp_slice_t *s = c->in;
+        if (!s || s->req_id != rs.req_id) {
+            pthread_mutex_unlock(&c->mu);
+            snprintf(why, sizeof why, "malformed response: unexpected request id %llu",
+                     (unsigned long long)rs.req_id);
+            tcp_conn_fail(c, MC_TRANSFER_FAIL, why);
+            break;
+        }
+        c->in = s->next;
+        if (!c->in)
+            c->in_tail = NULL;
+        s->next = NULL;
+        c->progress_ns = mc_xport_now_ns();
+        pthread_mutex_unlock(&c->mu);
+
+        mc_status_t st = tcp_code_status(rs.code);
+        if (st == MC_OK && s->opcode == MC_XFER_READ &&
+            mc_xport_io_read(fd, s->local, s->len) != MC_XPORT_IO_OK) {
+            tcp_conn_fail(c, MC_TRANSFER_FAIL, "connection lost in read data");
+            pthread_mutex_lock(&c->mu);
+            st = c->fail_status;
+            pthread_mutex_unlock(&c->mu);
+        }
+        pthread_mutex_lock(&c->mu);
+        s->final = st;
+        pthread_mutex_unlock(&c->mu);
+        tcp_slice_unref(c, s); /* after a failure the next read fails too */
+    }
+    tcp_conn_unref(c);
+    return NULL;
+}
+
+/* -------------------------------------------------------------- post --- */
+
+static tcp_conn_t *tcp_conn_new(tcp_be_t *be, const char *host, uint16_t port)
+{
+    tcp_conn_t *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->be = be;
+    snprintf(c->host, sizeof c->host, "%s", host);
+    c->port = port;
+    c->fd = -1;
+    atomic_init(&c->refs, 2); /* table + sender */
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_cond_init(&c->cv, NULL);
+    if (mc_xport_thread_start(be->x, tcp_sender_main, c) != 0) {
+        pthread_cond_destroy(&c->cv);
+        pthread_mutex_destroy(&c->mu);
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* be->mu held. */
+static tcp_peer_t *tcp_peer_get(tcp_be_t *be, const mc_xport_endpoint_t *ep)
+{
+    for (size_t i = 0; i < be->npeers; i++)
+        if (be->peers[i]->port == ep->data_port && strcmp(be->peers[i]->host, ep->host) == 0)
+            return be->peers[i];
+    if (be->npeers == be->cap_peers) {
+        size_t cap = be->cap_peers ? be->cap_peers * 2 : 8;
+        tcp_peer_t **v = realloc(be->peers, cap * sizeof *v);
+        if (!v)
+            return NULL;
+        be->peers = v;
+        be->cap_peers = cap;
+    }
+    tcp_peer_t *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    snprintf(p->host, sizeof p->host, "%s", ep->host);
+    p->port = ep->data_port;
+    be->peers[be->npeers++] = p;
+    return p;
+}
+
+static bool tcp_conn_is_dead(tcp_conn_t *c)
+{
+    pthread_mutex_lock(&c->mu);
+    bool d = c->dead;
+    pthread_mutex_unlock(&c->mu);
+    return d;
+}
+
+/* The least-loaded live connection of p, opening or replacing as needed
+ * (be->mu held). NULL if none can be created. */
+static tcp_conn_t *tcp_peer_pick(tcp_be_t *be, tcp_peer_t *p)
+{
+    unsigned n = be->x->o.conns_per_peer;
+    tcp_conn_t *best = NULL;
+    uint64_t best_load = UINT64_MAX;
+    for (unsigned k = 0; k < n; k++) {
+        unsigned i = (p->rr + k) % n;
+        tcp_conn_t *c = p->conns[i];
+        if (c && tcp_conn_is_dead(c)) {
+            tcp_conn_unref(c);
+            c = p->conns[i] = NULL;
+        }
+        if (!c) {
+            c = p->conns[i] = tcp_conn_new(be, p->host, p->port);
+            if (!c)
+                continue;
+        }
+        uint64_t load = atomic_load(&c->load);
+        if (load < best_load) {
+            best = c;
+            best_load = load;
+            if (load == 0)
+                break;
+        }
+    }
+    p->rr = (p->rr + 1) % n;
+    return best;
+}
+
+static void tcp_post(void *state, mc_xport_op_t *op)
+{
+    tcp_be_t *be = state;
+    uint64_t ssz = be->x->o.slice_size;
+    uint64_t n = (op->len + ssz - 1) / ssz;
+    tcp_slice_t *sl = calloc(n, sizeof *sl);
+    if (!sl || !op->ep.data_port) {
+        free(sl);
+        atomic_store(&op->remaining, 1);
+        mc_xport_op_part_done(op, MC_TRANSFER_FAIL);
+        return;
+    }
+    op->backend_mem = sl;
+    atomic_store(&op->remaining, (unsigned)n);
+    pthread_mutex_lock(&be->mu);
+    tcp_peer_t *p = atomic_load(&be->stopping) ? NULL : tcp_peer_get(be, &op->ep);
+    for (uint64_t i = 0; i < n; i++) {
+        tcp_slice_t *s = &sl[i];
+        s->op = op;
+        s->opcode = op->opcode;
+        s->local = op->local + i * ssz;
+        s->remote = op->remote + i * ssz;
+        s->len = i + 1 < n ? ssz : op->len - i * ssz;
+        tcp_conn_t *c = p ? tcp_peer_pick(be, p) : NULL;
+        if (!c) {
+            mc_xport_op_part_done(op, MC_TRANSFER_FAIL);
+            continue;
+        }
+        atomic_fetch_add(&c->load, s->len);
+        pthread_mutex_lock(&c->mu);
+        if (c->dead) {
+            mc_status_t st = c->fail_status;
+            pthread_mutex_unlock(&c->mu);
+            atomic_fetch_sub(&c->load, s->len);
+            mc_xport_op_part_done(op, st);
+            continue;
+        }
+        if (!c->sq && !c->in)
+            c->progress_ns = mc_xport_now_ns();
+        s->req_id = ++c->next_req_id;
+        s->refs = 1;
+        s->final = MC_TRANSFER_FAIL;
+        if (c->sq_tail)
+            c->sq_tail->next = s;
+        else
+            c->sq = s;
+        c->sq_tail = s;
+        pthread_cond_signal(&c->cv);
+        pthread_mutex_unlock(&c->mu);
+    }
+    pthread_mutex_unlock(&be->mu);
+}
+
+/* ------------------------------------------------------------ server --- */
+
+/* Discard n payload bytes of a rejected WRITE (the connection stays in
+ * sync and other requests on it are unaffected). */
+static int tcp_srv_drain(int fd, uint64_t n)
+{
+    static __thread uint8_t scratch[MC_XPORT_DRAIN_BUF];
+    while (n) {
+        size_t k = n < sizeof scratch ? (size_t)n : sizeof scratch;
+        if (mc_xport_io_read(fd, scratch, k) != MC_XPORT_IO_OK)
+            return -1;
+        n -= k;
+    }
+    return 0;
+}
+
+static int tcp_srv_reply(int fd, uint32_t code, uint64_t req_id)
+{
+    uint8_t b[MC_XPORT_RESP_LEN];
+    mc_xport_resp_t r = {.code = code, .req_id = req_id};
+    mc_xport_resp_encode(&r, b);
+    return mc_xport_io_write(fd, b, sizeof b) == MC_XPORT_IO_OK ? 0 : -1;
+}
+
+/* Serve one request; -1 closes the connection. */
+static int tcp_srv_one(tcp_srv_conn_t *sc, const mc_xport_req_t *rq)
+{
+    mc_xport_t *x = sc->be->x;
+    mc_xport_region_t *r = mc_xport_regions_pin(&x->regions, rq->addr, rq->len);
+    if (!r) {
+        mc_xport_logf(x, MC_LOG_DEBUG, "reject %s [0x%llx, +%llu) from %s: not inside one registered region",
+                      rq->opcode == MC_XFER_WRITE ? "WRITE" : "READ", (unsigned long long)rq->addr,
+                      (unsigned long long)rq->len, sc->peer);
+        if (rq->opcode == MC_XFER_WRITE && tcp_srv_drain(sc->fd, rq->len) != 0)
+            return -1;
+        return tcp_srv_reply(sc->fd, MC_XPORT_CODE_REJECTED, rq->req_id);
+    }
+    int ret = 0;
+    void *mem = (void *)(uintptr_t)rq->addr;
+    if (rq->opcode == MC_XFER_WRITE) {
+        if (mc_xport_io_read(sc->fd, mem, rq->len) != MC_XPORT_IO_OK)
+            ret = -1;
+        mc_xport_regions_unpin(&x->regions, r);
+        if (ret == 0)
+            ret = tcp_srv_reply(sc->fd, MC_XPORT_CODE_OK, rq->req_id);
+        return ret;
+    }
+    uint8_t b[MC_XPORT_RESP_LEN];
+    mc_xport_resp_t rs = {.code = MC_XPORT_CODE_OK, .req_id = rq->req_id};
+    mc_xport_resp_encode(&rs, b);
+    struct iovec iov[2] = {{.iov_base = b, .iov_len = sizeof b}, {.iov_base = mem, .iov_len = rq->len}};
+    if (mc_xport_io_writev(sc->fd, iov, 2) != MC_XPORT_IO_OK)
+        ret = -1;
+    mc_xport_regions_unpin(&x->regions, r);
+    return ret;
+}
+
+static void *tcp_srv_main(void *arg)
+{
+    tcp_srv_conn_t *sc = arg;
+    tcp_be_t *be = sc->be;
+    for (;;) {
+        uint8_t hdr[MC_XPORT_REQ_LEN];
+        int rc = mc_xport_io_read(sc->fd, hdr, sizeof hdr);
+        if (rc == MC_XPORT_IO_IDLE && !atomic_load(&be->stopping))
+            continue;
+        if (rc != MC_XPORT_IO_OK)
+            break;
+        mc_xport_req_t rq;
+        const char *why = NULL;
+        if (mc_xport_req_decode(hdr, sizeof hdr, &rq, &why) != MC_XPORT_DEC_OK) {
+            mc_xport_logf(be->x, MC_LOG_WARN, "malformed data request header from %s (%s): closing connection",
+                          sc->peer, why);
+            break;
+        }
+        if (tcp_srv_one(sc, &rq) != 0)
+            break;
+    }
+    pthread_mutex_lock(&be->mu);
+    sc->prev->next = sc->next;
+    sc->next->prev = sc->prev;
+    pthread_mutex_unlock(&be->mu);
+    close(sc->fd);
+    free(sc);
+    return NULL;
+}
+
+static void tcp_accept_one(tcp_be_t *be)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    int fd = accept4(be->listen_fd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC);
+    if (fd < 0) {
+        if (errno != EINTR && errno != EAGAIN && errno != ECONNABORTED)
+            mc_xport_logf(be->x, MC_LOG_WARN, "accept: %s", strerror(errno));
+        if (errno == EMFILE || errno == ENFILE)
+            poll(NULL, 0, 10);
+        return;
+    }
+    mc_xport_io_tune(fd);
+    /* A stalled sender mid-message is cut off after the op timeout. */
+    uint64_t ms = be->x->o.timeout_ms;
+    struct timeval tv = {.tv_sec = (time_t)(ms / 1000), .tv_usec = (suseconds_t)(ms % 1000) * 1000};
+    (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    tcp_srv_conn_t *sc = calloc(1, sizeof *sc);
+    if (!sc) {
+        close(fd);
+        return;
+    }
+    sc->be = be;
+    sc->fd = fd;
+    char h[NI_MAXHOST], p[NI_MAXSERV];
+    if (getnameinfo((struct sockaddr *)&ss, sl, h, sizeof h, p, sizeof p, NI_NUMERICHOST | NI_NUMERICSERV) == 0)
+        snprintf(sc->peer, sizeof sc->peer, "%s:%s", h, p);
+    pthread_mutex_lock(&be->mu);
+    if (atomic_load(&be->stopping)) {
+        pthread_mutex_unlock(&be->mu);
+        close(fd);
+        free(sc);
+        return;
+    }
+    sc->next = be->srv.next;
+    sc->prev = &be->srv;
+    be->srv.next->prev = sc;
+    be->srv.next = sc;
+    pthread_mutex_unlock(&be->mu);
+    if (mc_xport_thread_start(be->x, tcp_srv_main, sc) != 0) {
+        pthread_mutex_lock(&be->mu);
+        sc->prev->next = sc->next;
+        sc->next->prev = sc->prev;
+        pthread_mutex_unlock(&be->mu);
+        close(fd);
+        free(sc);
+    }
+}
+
+/* Accepts, and every ~100 ms checks connections for the op timeout. */
+static void *tcp_listener_main(void *arg)
+{
+    tcp_be_t *be = arg;
+    uint64_t timeout_ns = be->x->o.timeout_ms * 1000000ull;
+    int period = be->x->o.timeout_ms < 400 ? (int)(be->x->o.timeout_ms / 4) + 1 : 100;
+    while (!atomic_load(&be->stopping)) {
+        struct pollfd pfd[2] = {{.fd = be->listen_fd, .events = POLLIN}, {.fd = be->stop_fd, .events = POLLIN}};
+        int r = poll(pfd, 2, period);
+        if (r > 0 && (pfd[0].revents & POLLIN))
+            tcp_accept_one(be);
+        /* watchdog */
+        uint64_t now = mc_xport_now_ns();
+        tcp_conn_t *late[64];
+        size_t nl = 0;
+        pthread_mutex_lock(&be->mu);
+        for (size_t i = 0; i < be->npeers; i++)
+            for (unsigned k = 0; k < MC_XPORT_MAX_CONNS && nl < 64; k++) {
+                tcp_conn_t *c = be->peers[i]->conns[k];
+                if (!c)
+                    continue;
+                pthread_mutex_lock(&c->mu);
+                bool busy = !c->dead && (c->sq || c->in);
+                bool is_late = busy && now > c->progress_ns && now - c->progress_ns > timeout_ns;
+                pthread_mutex_unlock(&c->mu);
+                if (is_late) {
+                    atomic_fetch_add(&c->refs, 1);
+                    late[nl++] = c;
+                }
+            }
+        pthread_mutex_unlock(&be->mu);
+        for (size_t i = 0; i < nl; i++) {
+            tcp_conn_fail(late[i], MC_RPC_TIMEOUT, "no progress within the transfer timeout");
+            tcp_conn_unref(late[i]);
+        }
+    }
+    return NULL;
+}
+
+/* --------------------------------------------------------- lifecycle --- */
+
+static int tcp_listen(tcp_be_t *be, const char *host, uint16_t port)
+{
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    char ps[8];
+    snprintf(ps, sizeof ps, "%u", (unsigned)port);
+    int gai = getaddrinfo(host, ps, &hints, &res);
+    if (gai != 0) {
+        mc_xport_logf(be->x, MC_LOG_ERROR, "data listener %s: %s", host, gai_strerror(gai));
+        return -1;
+    }
+    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        goto fail;
+    int one = 1;
+    (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 128) != 0)
+        goto fail_fd;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0)
+        goto fail_fd;
+    be->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                              : ((struct sockaddr_in *)&ss)->sin_port);
+    be->listen_fd = fd;
+    freeaddrinfo(res);
+    return 0;
+fail_fd:
+    close(fd);
+fail:
+    mc_xport_logf(be->x, MC_LOG_ERROR, "data listener %s:%u: %s", host, (unsigned)port, strerror(errno));
+    freeaddrinfo(res);
+    return -1;
+}
+
+static int tcp_create(mc_xport_t *x, void **state)
+{
+    tcp_be_t *be = calloc(1, sizeof *be);
+    if (!be)
+        return -1;
+    be->x = x;
+    be->listen_fd = -1;
+    be->srv.next = be->srv.prev = &be->srv;
+    pthread_mutex_init(&be->mu, NULL);
+    be->stop_fd = eventfd(0, EFD_CLOEXEC);
+    if (be->stop_fd < 0)
+        goto fail;
+    if (tcp_listen(be, x->o.host, x->o.data_port) != 0)
+        goto fail;
+    *state = be; /* destroy frees it even if the thread fails below */
+    if (mc_xport_thread_start(x, tcp_listener_main, be) != 0)
+        return -1;
+    return 0;
+fail:
+    if (be->stop_fd >= 0)
+        close(be->stop_fd);
+    pthread_mutex_destroy(&be->mu);
+    free(be);
+    return -1;
+}
+
+static void tcp_stop(void *state)
+{
+    tcp_be_t *be = state;
+    atomic_store(&be->stopping, true);
+    uint64_t one = 1;
+    if (write(be->stop_fd, &one, sizeof one) < 0) {
+        /* eventfd write cannot fail with a counter of 1 */
+    }
+    pthread_mutex_lock(&be->mu);
+    for (size_t i = 0; i < be->npeers; i++)
+        for (unsigned k = 0; k < MC_XPORT_MAX_CONNS; k++) {
+            tcp_conn_t *c = be->peers[i]->conns[k];
+            if (!c)
+                continue;
+            be->peers[i]->conns[k] = NULL;
+            tcp_conn_fail(c, MC_TRANSFER_FAIL, NULL);
+            tcp_conn_unref(c);
+        }
+    for (tcp_srv_conn_t *sc = be->srv.next; sc != &be->srv; sc = sc->next)
+        shutdown(sc->fd, SHUT_RDWR);
+    pthread_mutex_unlock(&be->mu);
+}
+
+static void tcp_destroy(void *state)
+{
+    tcp_be_t *be = state;
+    for (size_t i = 0; i < be->npeers; i++)
+        free(be->peers[i]);
+    free(be->peers);
+    if (be->listen_fd >= 0)
+        close(be->listen_fd);
+    close(be->stop_fd);
+    pthread_mutex_destroy(&be->mu);
+    free(be);
+}
+
+uint16_t mc_xport_tcp_port(void *state)
+{
+    return ((tcp_be_t *)state)->port;
+}
+
+const mc_xport_backend_ops_t mc_xport_tcp_ops = {
+    .name = "tcp",
+    .create = tcp_create,
+    .stop = tcp_stop,
+    .destroy = tcp_destroy,
+    .post = tcp_post,
+};

@@ -1,0 +1,1 @@
+"""Mooncake in C: Python bindings. See mooncake.store."""

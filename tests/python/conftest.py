@@ -1,0 +1,166 @@
+"""Fixtures for the mooncake.store pytest suites.
+
+Run from a build tree (ctest does this):
+    MC_BUILD_DIR=<build> PYTHONPATH=<build>/python /usr/bin/python3 -m pytest -q tests/python
+
+The master is a real process on a free loopback port. Which binary plays
+the store master is decided once per session (master_command):
+  * mooncake_master, when its --help shows it is the store master
+    (upstream flags: --port, --default_kv_lease_ttl, ...);
+  * else mooncake_node --role store_master (the store master role while
+    mooncake_master still runs only membership).
+MC_TEST_MASTER=master|node forces one of them.
+"""
+import os
+import pathlib
+import socket
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+
+LEASE_TTL_MS = 500     # the master's default_kv_lease_ttl in these tests
+CLIENT_TTL_S = 3       # the master's client_ttl (dead clients expire fast)
+PYTHON = "/usr/bin/python3"
+
+
+def build_dir():
+    env = os.environ.get("MC_BUILD_DIR")
+    if env:
+        return pathlib.Path(env)
+    import mooncake._store as ext  # <build>/python/mooncake/_store*.so
+    return pathlib.Path(ext.__file__).resolve().parents[2]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_open(port, host="127.0.0.1"):
+    with socket.socket() as s:
+        s.settimeout(0.2)
+        return s.connect_ex((host, port)) == 0
+
+
+def _help_text(binary):
+    try:
+        return subprocess.run([str(binary), "--help"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def master_is_store_master(binary):
+    """True once mooncake_master runs the store master (upstream flags)."""
+    return "default_kv_lease_ttl" in _help_text(binary)
+
+
+def master_has_http_metadata(binary):
+    return "enable_http_metadata_server" in _help_text(binary)
+
+
+def master_command(port, lease_ms=LEASE_TTL_MS, client_ttl_s=CLIENT_TTL_S):
+    bdir = build_dir()
+    master = bdir / "hw" / "mooncake_master"
+    node = bdir / "hw" / "mooncake_node"
+    choice = os.environ.get("MC_TEST_MASTER")
+    if choice == "master" or (choice is None and master_is_store_master(master)):
+        return [str(master), f"--port={port}", "--rpc_address=127.0.0.1",
+                f"--default_kv_lease_ttl={lease_ms}", f"--client_ttl={client_ttl_s}"]
+    return [str(node), "--role", "store_master", "--addr", f"127.0.0.1:{port}", "--no-stdin",
+            "--conf", f"default_kv_lease_ttl={lease_ms}ms", "--conf", f"client_ttl={client_ttl_s}s"]
+
+
+class Master:
+    """A store master process on 127.0.0.1:port (restartable on the same port)."""
+
+    def __init__(self, port=None, log_dir=None):
+        self.port = port or free_port()
+        self.addr = f"127.0.0.1:{self.port}"
+        self.proc = None
+        self.log_dir = pathlib.Path(log_dir or "/tmp")
+        self.log = None
+
+    def start(self, timeout=10.0):
+        self.log = open(self.log_dir / f"mc_master_{self.port}.log", "ab")
+        self.proc = subprocess.Popen(master_command(self.port), stdout=self.log, stderr=self.log,
+                                     stdin=subprocess.DEVNULL)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"master exited with {self.proc.returncode}; see {self.log.name}")
+            if port_open(self.port):
+                return self
+            time.sleep(0.05)
+        raise RuntimeError(f"master did not listen on {self.addr} within {timeout}s")
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+        if self.log:
+            self.log.close()
+            self.log = None
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        self.kill()
+
+
+@pytest.fixture(scope="session")
+def master(tmp_path_factory):
+    m = Master(log_dir=tmp_path_factory.mktemp("master")).start()
+    yield m
+    m.stop()
+
+
+@pytest.fixture
+def fresh_master(tmp_path):
+    """A master of the test's own (for killing and restarting)."""
+    m = Master(log_dir=tmp_path).start()
+    yield m
+    m.stop()
+
+
+def make_store(master_addr, segment=64 << 20, local_buffer=64 << 20, hostname="127.0.0.1"):
+    from mooncake.store import MooncakeDistributedStore
+    s = MooncakeDistributedStore()
+    rc = s.setup(hostname, "P2PHANDSHAKE", segment, local_buffer, "tcp", "", master_addr)
+    assert rc == 0, f"setup against {master_addr} failed: {rc}"
+    return s
+
+
+@pytest.fixture
+def store(master):
+    s = make_store(master.addr)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def key():
+    """A key no other test uses."""
+    return f"k-{uuid.uuid4().hex}"
+
+
+def lease_wait():
+    """Reads take a lease; removal needs it expired."""
+    time.sleep(LEASE_TTL_MS / 1000 + 0.2)
+
+
+def run_python(code, env_extra=None, timeout=60):
+    env = dict(os.environ)
+    env.update(env_extra or {})
+    return subprocess.run([PYTHON, "-c", code], capture_output=True, text=True, timeout=timeout, env=env)
+
+
+sys.path.insert(0, str(pathlib.Path(__file__).parent))
