@@ -8,7 +8,8 @@
  *   mc_store_api_zero_copy.c  put_from/get_into (+batch, multi-buffer, parts)
  *   mc_store_api_handle.c     get_buffer handles
  *   mc_store_api_ranges.c     get_into_ranges
- *   mc_store_api_config.c     ReplicateConfig conversion */
+ *   mc_store_api_config.c     ReplicateConfig conversion
+ *   mc_store_api_replicas.c   get_replica_desc */
 #ifndef MC_STORE_API_INT_H
 #define MC_STORE_API_INT_H
 
@@ -84,6 +85,9 @@ typedef struct mc_api_op {
     size_t into_size;
     void *out;
     size_t out_len;
+    mooncake_replica_desc_t *descs; /* SIZE: replica list destination (optional) */
+    size_t descs_cap;
+    size_t ndescs;
     mc_status_t status;
     uint64_t value_out;
 } mc_api_op_t;

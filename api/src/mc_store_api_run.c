@@ -1,5 +1,6 @@
 /* Operations handed to the store's loop thread; the caller waits on a
  * condition variable until every operation of its call has completed. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,6 +44,17 @@ static void op_done(void *arg, const mc_sc_result_t *r)
     mc_api_op_t *op = arg;
     op->status = r->status;
     op->value_out = r->value;
+    if (op->kind == MC_API_SIZE && r->status == MC_OK && r->descs) {
+        op->ndescs = r->replicas;
+        for (size_t i = 0; op->descs && i < r->replicas && i < op->descs_cap; i++) {
+            mooncake_replica_desc_t *d = &op->descs[i];
+            d->status = r->descs[i].status;
+            d->type = r->descs[i].type;
+            d->buffer_address = r->descs[i].buffer_address;
+            d->size = r->descs[i].size;
+            snprintf(d->transport_endpoint, sizeof d->transport_endpoint, "%s", r->endpoints ? r->endpoints[i] : "");
+        }
+    }
     if (op->kind == MC_API_GET && r->status == MC_OK) {
         op->out_len = r->len;
         if (op->into) {

@@ -25,14 +25,9 @@ static void mm_on_msg(void *node, mc_conn_t conn, const uint8_t *frame, size_t l
     member_master_node_t *n = node;
     mc_wire_hdr_t hdr;
     mc_rbuf_t body;
-    const char *why;
-    if (mc_wire_open(frame, len, &hdr, &body, &why) != MC_OK) {
-        mc_env_logf(n->env, MC_LOG_WARN, "master", "bad frame: %s", why);
-        n->env->ops->conn_close(n->env, conn);
-        return;
-    }
-    if (!mc_member_master_on_frame(&n->mm, conn, &hdr, &body))
-        mc_env_logf(n->env, MC_LOG_WARN, "master", "unexpected message %s", mc_msg_type_name(hdr.type));
+    if (mc_rpc_open_frame(n->env, conn, frame, len, "master", true, &hdr, &body) &&
+        !mc_member_master_on_frame(&n->mm, conn, &hdr, &body))
+        mc_rpc_unexpected(n->env, "master", &hdr);
 }
 
 static const mc_env_handlers_t mm_handlers = {
@@ -113,13 +108,9 @@ static void mc_on_msg(void *node, mc_conn_t conn, const uint8_t *frame, size_t l
     member_client_node_t *n = node;
     mc_wire_hdr_t hdr;
     mc_rbuf_t body;
-    const char *why;
-    if (mc_wire_open(frame, len, &hdr, &body, &why) != MC_OK) {
-        mc_env_logf(n->env, MC_LOG_WARN, "client", "bad frame: %s", why);
-        return;
-    }
-    if (!mc_member_agent_on_frame(&n->agent, conn, &hdr, &body))
-        mc_env_logf(n->env, MC_LOG_WARN, "client", "unexpected message %s", mc_msg_type_name(hdr.type));
+    if (mc_rpc_open_frame(n->env, conn, frame, len, "client", false, &hdr, &body) &&
+        !mc_member_agent_on_frame(&n->agent, conn, &hdr, &body))
+        mc_rpc_unexpected(n->env, "client", &hdr);
 }
 
 static const mc_env_handlers_t mc_handlers = {

@@ -153,3 +153,20 @@ void mc_rpc_reply(mc_env_t *env, mc_conn_t conn, const mc_wbuf_t *frame)
     if (s != MC_OK)
         mc_env_logf(env, MC_LOG_WARN, "rpc", "reply dropped: %s", mc_status_name(s));
 }
+
+bool mc_rpc_open_frame(mc_env_t *env, mc_conn_t conn, const uint8_t *frame, size_t len, const char *component,
+                       bool close_bad, mc_wire_hdr_t *hdr, mc_rbuf_t *body)
+{
+    const char *why;
+    if (mc_wire_open(frame, len, hdr, body, &why) == MC_OK)
+        return true;
+    mc_env_logf(env, MC_LOG_WARN, component, "bad frame: %s", why);
+    if (close_bad)
+        env->ops->conn_close(env, conn);
+    return false;
+}
+
+void mc_rpc_unexpected(mc_env_t *env, const char *component, const mc_wire_hdr_t *hdr)
+{
+    mc_env_logf(env, MC_LOG_WARN, component, "unexpected message %s", mc_msg_type_name(hdr->type));
+}

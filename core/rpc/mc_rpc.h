@@ -57,6 +57,15 @@ bool mc_rpc_chan_on_up(mc_rpc_chan_t *c, mc_conn_t conn);
 bool mc_rpc_chan_on_down(mc_rpc_chan_t *c, mc_conn_t conn, mc_status_t why);
 bool mc_rpc_chan_on_frame(mc_rpc_chan_t *c, mc_conn_t conn, const mc_wire_hdr_t *hdr, mc_rbuf_t *body);
 
+/* Open an incoming frame for a role's on_msg. A malformed frame is
+ * logged (component names the role) and, when close_bad, its connection
+ * is closed: a peer that breaks framing cannot be trusted further.
+ * Returns true with hdr/body set when the frame is well formed. */
+bool mc_rpc_open_frame(mc_env_t *env, mc_conn_t conn, const uint8_t *frame, size_t len, const char *component,
+                       bool close_bad, mc_wire_hdr_t *hdr, mc_rbuf_t *body);
+/* Log a well-formed frame nobody handled. */
+void mc_rpc_unexpected(mc_env_t *env, const char *component, const mc_wire_hdr_t *hdr);
+
 /* Server side: send a response frame; errors (peer gone) are logged and dropped. */
 void mc_rpc_reply(mc_env_t *env, mc_conn_t conn, const mc_wbuf_t *frame);
 

@@ -46,7 +46,7 @@ enum op_flag {
     F_ENDED = 1u << 0,
     F_OK = 1u << 1,      /* status=OK */
     F_EXISTED = 1u << 2, /* put: existed=1 (wrote nothing) */
-    F_HARD = 1u << 3,    /* put/upsert asked for a hard pin */
+    F_HARD = 1u << 3,    /* a put that asked for a hard pin */
     F_TORN = 1u << 4,    /* get: vid=torn */
     F_ABSENT = 1u << 5,  /* get: OBJECT_NOT_FOUND, exist: value=0 */
     F_NOEFFECT = 1u << 6, /* failed with a status proving no effect */
@@ -252,7 +252,9 @@ static void on_begin(ck_t *c, const mc_trace_rec_t *r)
     if ((kind == K_PUT || kind == K_UPSERT) && mc_trace_field(r->fields, "vid", vid, sizeof vid) &&
         parse_hex(vid, &o->vid))
         mc_map_putu(&c->vids, o->vid, (void *)(uintptr_t)(idx + 1));
-    if (mc_trace_field(r->fields, "pin", pin, sizeof pin) && strcmp(pin, "hard") == 0)
+    /* Only a put's hard pin is sure to hold: a same-size upsert keeps the
+     * object's pin as it was (spec 4.7 case B), whatever it asks for. */
+    if (kind == K_PUT && mc_trace_field(r->fields, "pin", pin, sizeof pin) && strcmp(pin, "hard") == 0)
         o->flags |= F_HARD;
     c->res->ops++;
     pending_key(c, r, o->node, pk, sizeof pk);

@@ -226,7 +226,7 @@ size_t mc_expect_check(const mc_scenario_t *s, const mc_trace_log_t *log, uint64
  *  - lost objects: OBJECT_NOT_FOUND from a get (or 0 from exist) that
  *    began after a write definitely completed, when no remove, failed
  *    upsert, owner crash/expiry, master crash (or, with allow_eviction,
- *    eviction of a not hard-pinned object) could have deleted it;
+ *    eviction of an object not hard-pinned by its put) could have deleted it;
  *  - first-writer-wins: a put reporting existed=0 although a committed
  *    value definitely existed (same excuses).
  * O(n log n) in the number of trace records. The log need not be sorted. */

@@ -184,6 +184,14 @@ void mc_sc_rpc(mc_sc_op_t *op, const mc_store_req_t *q, mc_rpc_cb cb)
     mc_rpc_call(&c->agent.chan, &c->out, c->cfg.rpc_timeout_ns, on_rpc_reply, rc);
 }
 
+void mc_sc_copy_endpoint(char dst[256], mc_slice_t src)
+{
+    size_t n = src.len < 255 ? src.len : 255;
+    if (n)
+        memcpy(dst, src.p, n);
+    dst[n] = '\0';
+}
+
 /* ---- transfers ---- */
 
 static void xfer_complete(mc_sc_op_t *op, mc_status_t s)
@@ -257,7 +265,6 @@ void mc_sc_xfer(mc_sc_op_t *op, uint8_t opcode, const char *endpoint, uint64_t r
 {
     mc_store_client_t *c = op->c;
     uint64_t tag = ++c->next_tag;
-    mc_env_logf(c->env, MC_LOG_WARN, "dbg", "xfer key=%.*s op=%u ep=%s addr=%llx len=%zu", (int)op->klen, op->key, opcode, endpoint, (unsigned long long)remote_addr, op->len);
     mc_map_putu(&c->xfers, tag, (void *)(uintptr_t)op->id);
     op->pending_xfers++;
     if (!op->guard)
@@ -323,13 +330,9 @@ void mc_store_client_on_msg(mc_store_client_t *c, mc_conn_t conn, const uint8_t 
 {
     mc_wire_hdr_t hdr;
     mc_rbuf_t body;
-    const char *why;
-    if (mc_wire_open(frame, len, &hdr, &body, &why) != MC_OK) {
-        mc_env_logf(c->env, MC_LOG_WARN, "client", "bad frame: %s", why);
-        return;
-    }
-    if (!mc_member_agent_on_frame(&c->agent, conn, &hdr, &body))
-        mc_env_logf(c->env, MC_LOG_WARN, "client", "unexpected message %s", mc_msg_type_name(hdr.type));
+    if (mc_rpc_open_frame(c->env, conn, frame, len, "client", false, &hdr, &body) &&
+        !mc_member_agent_on_frame(&c->agent, conn, &hdr, &body))
+        mc_rpc_unexpected(c->env, "client", &hdr);
 }
 
 static void bind_up(void *node, mc_conn_t conn) { mc_store_client_on_up(node, conn); }

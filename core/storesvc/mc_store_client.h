@@ -21,6 +21,8 @@ typedef struct mc_sc_result {
     size_t len;
     uint32_t replicas;   /* put: replicas written */
     const char (*endpoints)[256]; /* put OK: the replicas' endpoints (segment names), valid during the callback */
+    const mc_replica_desc_t *descs; /* get_size OK: the replica list (replicas entries, endpoints above;
+                                       string fields NULL), valid during the callback */
 } mc_sc_result_t;
 
 typedef void (*mc_sc_done_fn)(void *arg, const mc_sc_result_t *r);

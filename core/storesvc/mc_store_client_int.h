@@ -47,6 +47,8 @@ void mc_sc_rpc(mc_sc_op_t *op, const mc_store_req_t *q, mc_rpc_cb cb);
 /* Post one transfer for op; completes through mc_sc_xfer_done. Local
  * endpoints use memcpy (the replica is in our own segment). */
 void mc_sc_xfer(mc_sc_op_t *op, uint8_t opcode, const char *endpoint, uint64_t remote_addr);
+/* Copy a replica's endpoint out of the (transient) reply frame. */
+void mc_sc_copy_endpoint(char dst[256], mc_slice_t src);
 /* Per-kind continuation after every posted transfer has completed. */
 void mc_sc_put_xfers_done(mc_sc_op_t *op);
 void mc_sc_get_xfers_done(mc_sc_op_t *op);

@@ -87,9 +87,7 @@ static void on_start_reply(void *arg, mc_status_t s, const mc_wire_hdr_t *hdr, m
             op->xfer_status = MC_INVALID_REPLICA;
             continue;
         }
-        size_t n = l->endpoint[i].len < sizeof op->endpoints[i] - 1 ? l->endpoint[i].len : sizeof op->endpoints[i] - 1;
-        memcpy(op->endpoints[i], l->endpoint[i].p, n);
-        op->endpoints[i][n] = '\0';
+        mc_sc_copy_endpoint(op->endpoints[i], l->endpoint[i]);
         mc_sc_xfer(op, MC_XFER_WRITE, op->endpoints[i], l->r[i].buffer_address);
     }
     mc_store_replicas_reply_free(&rep);

@@ -73,16 +73,16 @@ static void on_list_reply(void *arg, mc_status_t s, const mc_wire_hdr_t *hdr, mc
     }
     op->rl = rep.l[0];
     for (uint32_t i = 0; i < op->rl.n; i++) {
-        size_t n = op->rl.endpoint[i].len < sizeof op->endpoints[i] - 1 ? op->rl.endpoint[i].len
-                                                                          : sizeof op->endpoints[i] - 1;
-        memcpy(op->endpoints[i], op->rl.endpoint[i].p, n);
-        op->endpoints[i][n] = '\0';
+        mc_sc_copy_endpoint(op->endpoints[i], op->rl.endpoint[i]);
         op->rl.endpoint[i] = op->rl.protocol[i] = op->rl.segment[i] = mc_slice(NULL, 0); /* frame is transient */
     }
     mc_store_replicas_reply_free(&rep);
     op->lease_deadline_ns += op->rl.lease_ttl_ms * MC_NS_PER_MS;
     if (op->size_only) {
         op->res.value = op->rl.r[0].size;
+        op->res.replicas = op->rl.n; /* the list too (C API get_replica_desc) */
+        op->res.descs = op->rl.r;
+        op->res.endpoints = (const char (*)[256])op->endpoints;
         mc_sc_op_finish(op, MC_OK);
         return;
     }

@@ -300,18 +300,14 @@ static void sm_on_msg(void *node, mc_conn_t conn, const uint8_t *frame, size_t l
     store_master_node_t *n = node;
     mc_wire_hdr_t hdr;
     mc_rbuf_t body;
-    const char *why;
-    if (mc_wire_open(frame, len, &hdr, &body, &why) != MC_OK) {
-        mc_env_logf(n->env, MC_LOG_WARN, "master", "bad frame: %s", why);
-        n->env->ops->conn_close(n->env, conn);
+    if (!mc_rpc_open_frame(n->env, conn, frame, len, "master", true, &hdr, &body))
         return;
-    }
     if (hdr.type == MC_MSG_PING)
         handle_ping(n, conn, hdr.req_id, &body);
     else if (mc_store_req_type_known(hdr.type))
         handle_store(n, conn, &hdr, &body);
     else
-        mc_env_logf(n->env, MC_LOG_WARN, "master", "unexpected message %s", mc_msg_type_name(hdr.type));
+        mc_rpc_unexpected(n->env, "master", &hdr);
 }
 
 static void sm_ignore_conn(void *node, mc_conn_t conn) { (void)node; (void)conn; }

@@ -373,16 +373,12 @@ static void h_msg(void *node, mc_conn_t c, const uint8_t *frame, size_t len)
     te_node_t *n = node;
     mc_wire_hdr_t hdr;
     mc_rbuf_t body;
-    const char *why;
-    if (mc_wire_open(frame, len, &hdr, &body, &why) != MC_OK) {
-        mc_env_logf(n->env, MC_LOG_WARN, "te", "bad frame: %s", why);
-        n->env->ops->conn_close(n->env, c);
+    if (!mc_rpc_open_frame(n->env, c, frame, len, "te", true, &hdr, &body))
         return;
-    }
     if (n->meta_rpc && mc_te_meta_rpc_on_frame(n->meta, c, &hdr, &body))
         return;
     if (!mc_te_on_frame(n->te, c, &hdr, &body))
-        mc_env_logf(n->env, MC_LOG_WARN, "te", "unexpected message %s", mc_msg_type_name(hdr.type));
+        mc_rpc_unexpected(n->env, "te", &hdr);
 }
 
 static void h_xfer(void *node, uint64_t tag, mc_status_t st)
@@ -499,13 +495,9 @@ static void m_msg(void *node, mc_conn_t c, const uint8_t *frame, size_t len)
     te_meta_node_t *n = node;
     mc_wire_hdr_t hdr;
     mc_rbuf_t body;
-    const char *why;
-    if (mc_wire_open(frame, len, &hdr, &body, &why) != MC_OK) {
-        n->env->ops->conn_close(n->env, c);
-        return;
-    }
-    if (!mc_te_meta_server_on_frame(n->store, n->env, c, &hdr, &body, &n->out))
-        mc_env_logf(n->env, MC_LOG_WARN, "te_meta", "unexpected message %s", mc_msg_type_name(hdr.type));
+    if (mc_rpc_open_frame(n->env, c, frame, len, "te_meta", true, &hdr, &body) &&
+        !mc_te_meta_server_on_frame(n->store, n->env, c, &hdr, &body, &n->out))
+        mc_rpc_unexpected(n->env, "te_meta", &hdr);
 }
 
 static const mc_env_handlers_t meta_handlers = {

@@ -452,20 +452,22 @@ static void *shm_worker_main(void *arg)
             pthread_mutex_unlock(&be->mu);
             break;
         }
-        shm_qent_t *qe = be->q;
-        be->q = qe->next;
-        if (!be->q)
-            be->q_tail = NULL;
+        shm_qent_t *batch = be->q; /* take the whole queue */
+        be->q = be->q_tail = NULL;
         pthread_mutex_unlock(&be->mu);
-        mc_xport_op_t *op = qe->op;
-        free(qe);
-        if (shm_try(be, op)) {
-            atomic_fetch_add(&be->x->st_ops[MC_XPORT_BE_SHM], 1);
-            atomic_fetch_add(&be->x->st_bytes[MC_XPORT_BE_SHM], op->len);
-            atomic_store(&op->remaining, 1);
-            mc_xport_op_part_done(op, MC_OK);
-        } else {
-            mc_xport_post_tcp(be->x, op);
+        while (batch) {
+            shm_qent_t *qe = batch;
+            batch = qe->next;
+            mc_xport_op_t *op = qe->op;
+            free(qe);
+            if (shm_try(be, op)) {
+                atomic_fetch_add(&be->x->st_ops[MC_XPORT_BE_SHM], 1);
+                atomic_fetch_add(&be->x->st_bytes[MC_XPORT_BE_SHM], op->len);
+                atomic_store(&op->remaining, 1);
+                mc_xport_op_part_done(op, MC_OK);
+            } else {
+                mc_xport_post_tcp(be->x, op);
+            }
         }
     }
     return NULL;

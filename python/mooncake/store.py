@@ -15,6 +15,7 @@ from mooncake._store import BufferHandle, MooncakeHostMemAllocator, ReplicateCon
 __all__ = [
     "MooncakeDistributedStore", "ReplicateConfig", "BufferHandle", "MooncakeHostMemAllocator",
     "ReplicaStatus", "TaskStatus", "TaskType", "SoftPinAction", "ObjectDataType",
+    "ReplicaDescriptor", "MemoryDescriptor", "DiskDescriptor", "Descriptor",
     "bind_to_numa_node", "error_name",
 ]
 
@@ -93,6 +94,14 @@ class MooncakeDistributedStore(_store.MooncakeDistributedStore):
             return self._setup_dict(args[0])
         return super().setup(*args, **kwargs)
 
+    def get_replica_desc(self, key):
+        """list[ReplicaDescriptor] of key's replicas; [] on any error."""
+        return [ReplicaDescriptor(*t) for t in self._get_replica_desc(key)]
+
+    def batch_get_replica_desc(self, keys):
+        """{key: list[ReplicaDescriptor]}; keys that failed are omitted."""
+        return {k: [ReplicaDescriptor(*t) for t in v] for k, v in self._batch_get_replica_desc(keys).items()}
+
     def _setup_dict(self, cfg):
         """setup({...}): keys as upstream's dict form (spec §6.1); values are
         stringified; sizes accept '16MB', '1.5 GB', 'infinite'."""
@@ -109,6 +118,68 @@ class MooncakeDistributedStore(_store.MooncakeDistributedStore):
         return super().setup(str(cfg["local_hostname"]), str(cfg["metadata_server"]), seg, buf,
                              str(cfg.get("protocol", "tcp")), str(cfg.get("rdma_devices", "")),
                              str(cfg.get("master_server_addr", "127.0.0.1:50051")))
+
+
+class Descriptor:
+    """A memory replica's buffer: size, buffer_address (in the owning
+    process), transport_endpoint (the owner's segment name)."""
+
+    def __init__(self, size, buffer_address, transport_endpoint):
+        self.size = size
+        self.buffer_address = buffer_address
+        self.transport_endpoint = transport_endpoint
+
+    def __repr__(self):
+        return (f"<Descriptor size={self.size} buffer_address={self.buffer_address} "
+                f"transport_endpoint={self.transport_endpoint}>")
+
+
+class MemoryDescriptor:
+    def __init__(self, buffer_descriptor):
+        self.buffer_descriptor = buffer_descriptor
+
+
+class DiskDescriptor:
+    def __init__(self, file_path="", object_size=0):
+        self.file_path = file_path
+        self.object_size = object_size
+
+
+class ReplicaDescriptor:
+    """One replica of an object (get_replica_desc)."""
+
+    _MEMORY, _DISK, _LOCAL_DISK = 0, 1, 2
+
+    def __init__(self, status, rtype, buffer_address, size, endpoint):
+        self._status = ReplicaStatus(status)
+        self._type = rtype
+        self._mem = MemoryDescriptor(Descriptor(size, buffer_address, endpoint))
+
+    @property
+    def status(self):
+        return self._status
+
+    def is_memory_replica(self):
+        return self._type == self._MEMORY
+
+    def is_disk_replica(self):
+        return self._type == self._DISK
+
+    def is_local_disk_replica(self):
+        return self._type == self._LOCAL_DISK
+
+    def get_memory_descriptor(self):
+        if not self.is_memory_replica():
+            raise RuntimeError("not a memory replica")
+        return self._mem
+
+    def get_disk_descriptor(self):
+        if not self.is_disk_replica():
+            raise RuntimeError("not a disk replica")
+        return DiskDescriptor()
+
+    def __repr__(self):
+        return f"<ReplicaDescriptor status={self._status.name} {self._mem.buffer_descriptor!r}>"
 
 
 def bind_to_numa_node(node):

@@ -6,7 +6,9 @@
  *   mc_py_hostmem.c     MooncakeHostMemAllocator
  *   mc_py_store.c       MooncakeDistributedStore: type, lifecycle
  *   mc_py_store_bytes.c copying calls (put/get/upsert/batches/remove/exist)
- *   mc_py_store_zc.c    zero-copy calls (register, put_from, get_into, ranges)
+ *   mc_py_store_zc.c    zero-copy calls (register, put_from, get_into)
+ *   mc_py_ranges.c      get_into_ranges
+ *   mc_py_replicas.c    raw replica descriptors (wrapped in store.py)
  * Every blocking call releases the GIL (MC_PY_CALL). */
 #ifndef MC_PY_H
 #define MC_PY_H
@@ -47,6 +49,7 @@ extern PyTypeObject mc_py_hostmem_type;
 
 extern PyMethodDef mc_py_store_bytes_methods[];
 extern PyMethodDef mc_py_store_zc_methods[];
+extern PyMethodDef mc_py_store_replica_methods[];
 
 /* ---- arguments ---- */
 /* A key: str (UTF-8) or bytes; borrowed from obj. TypeError otherwise. */

@@ -159,5 +159,6 @@ void mc_py_store_prepare(void)
     size_t n = append(0, lifecycle_methods);
     n = append(n, mc_py_store_bytes_methods);
     n = append(n, mc_py_store_zc_methods);
+    n = append(n, mc_py_store_replica_methods);
     all_methods[n] = (PyMethodDef){NULL, NULL, 0, NULL};
 }

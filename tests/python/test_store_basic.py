@@ -381,3 +381,23 @@ def test_setup_explicit_port_in_use(master):
         s = MooncakeDistributedStore()
         assert s.setup(f"127.0.0.1:{port}", "P2PHANDSHAKE", 16 << 20, 16 << 20, "tcp", "", master.addr) == INVALID_PARAMS
         assert s.health_check() == 1
+
+
+def test_get_replica_desc(store, key):
+    from mooncake.store import ReplicaDescriptor
+    assert store.put(key, b"replica!") == 0
+    descs = store.get_replica_desc(key)
+    assert len(descs) == 1 and isinstance(descs[0], ReplicaDescriptor)
+    d = descs[0]
+    assert d.status == ReplicaStatus.COMPLETE
+    assert d.is_memory_replica() and not d.is_disk_replica() and not d.is_local_disk_replica()
+    bd = d.get_memory_descriptor().buffer_descriptor
+    assert bd.size == 8 and bd.buffer_address != 0 and bd.transport_endpoint == store.get_hostname()
+    assert repr(bd).startswith("<Descriptor size=8 buffer_address=")
+    with pytest.raises(RuntimeError):
+        d.get_disk_descriptor()
+    assert store.get_replica_desc(key + "missing") == []
+    got = store.batch_get_replica_desc([key, key + "missing"])
+    assert list(got) == [key] and got[key][0].get_memory_descriptor().buffer_descriptor.size == 8
+    assert store.batch_get_replica_desc([]) == {}
+    assert MooncakeDistributedStore().get_replica_desc(key) == []

@@ -259,8 +259,11 @@ START_TEST(test_eviction_option)
     write_op("put", 10, 20, "c1", "h", 0x22, "OK", 0, "c2:7000", "hard");
     get(30, 40, "c2", "k", 0, "OBJECT_NOT_FOUND");
     get(30, 40, "c2", "h", 0, "OBJECT_NOT_FOUND");
+    /* a same-size upsert asking for a hard pin does not pin (spec 4.7 B) */
+    write_op("upsert", 10, 20, "c1", "u", 0x23, "OK", 0, "c2:7000", "hard");
+    get(30, 40, "c2", "u", 0, "OBJECT_NOT_FOUND");
     mc_store_check_result_t r;
-    ck_assert_uint_eq(run(false, &r), 2);
+    ck_assert_uint_eq(run(false, &r), 3);
     ck_assert_uint_eq(run(true, &r), 1); /* hard-pinned objects are never evicted */
     ck_assert(strstr(r.msg, "key h:") != NULL);
 }

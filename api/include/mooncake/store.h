@@ -238,6 +238,26 @@ typedef struct mooncake_range_buffer {
 MOONCAKE_API void mooncake_store_get_into_ranges(mooncake_store_t *s, size_t nbuffers,
                                                  const mooncake_range_buffer_t *buffers);
 
+/* ---- replica descriptors (Python get_replica_desc) ----
+ * The key's readable replicas as the master lists them (grants a read
+ * lease, as get_size). Memory replicas only in this build. */
+#define MOONCAKE_MAX_REPLICAS 8
+typedef struct mooncake_replica_desc {
+    int status;                  /* ReplicaStatus: 3 COMPLETE, ... */
+    int type;                    /* ReplicaType: 0 MEMORY */
+    uint64_t buffer_address;     /* in the owning process */
+    uint64_t size;
+    char transport_endpoint[256]; /* the owner's segment name ("host:port") */
+} mooncake_replica_desc_t;
+/* Fills out[0..min(count, cap)); returns the count, or a negative error
+ * (-704 absent, -703 not ready, ...). */
+MOONCAKE_API int mooncake_store_get_replica_desc(mooncake_store_t *s, const void *key, size_t klen,
+                                                 mooncake_replica_desc_t *out, size_t cap);
+/* Key i's descriptors go to out[i * cap ..]; counts[i] as the single call. */
+MOONCAKE_API void mooncake_store_batch_get_replica_desc(mooncake_store_t *s, size_t n, const void *const *keys,
+                                                        const size_t *klens, mooncake_replica_desc_t *out,
+                                                        size_t cap, int *counts);
+
 /* Name of an error code ("OBJECT_NOT_FOUND"; "UNKNOWN_ERROR" if unknown). */
 MOONCAKE_API const char *mooncake_strerror(int code);
 MOONCAKE_API void mooncake_free(void *p);

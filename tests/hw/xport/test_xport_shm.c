@@ -19,7 +19,7 @@ START_TEST(test_shm_bytes_and_path)
     size_t cap = 16u << 20;
     uint8_t *dst = mc_xport_alloc_shared(b, cap);
     ck_assert_ptr_nonnull(dst);
-    uint8_t *src = malloc(cap), *back = malloc(cap);
+    uint8_t *src = calloc(1, cap), *back = calloc(1, cap);
     ck_assert_int_eq(mc_xport_mem_register(a, src, cap), MC_OK);
     ck_assert_int_eq(mc_xport_mem_register(a, back, cap), MC_OK);
     ck_assert_int_eq(mc_xport_mem_register(b, dst, cap), MC_OK);
@@ -71,9 +71,9 @@ START_TEST(test_shm_bounds_and_fallback)
     memset(sh, 0xCD, 3 * 4096);
     uint8_t *reg = sh + 4096;
     ck_assert_int_eq(mc_xport_mem_register(b, reg, 4096), MC_OK);
-    uint8_t *plain = malloc(8192);
+    uint8_t *plain = calloc(1, 8192);
     ck_assert_int_eq(mc_xport_mem_register(b, plain, 8192), MC_OK);
-    uint8_t *src = malloc(16384);
+    uint8_t *src = calloc(1, 16384);
     h_fill(src, 16384, 4);
     ck_assert_int_eq(mc_xport_mem_register(a, src, 16384), MC_OK);
     mc_xfer_op_t ops[] = {
@@ -126,7 +126,7 @@ START_TEST(test_force_tcp_env)
     ck_assert_ptr_nonnull(strstr(mc_xport_local_desc(a), "shm=0"));
     mc_xport_set_peer_desc(a, PEER_B, mc_xport_local_desc(b));
     uint8_t *dst = mc_xport_alloc_shared(b, 1 << 20);
-    uint8_t *src = malloc(1 << 20);
+    uint8_t *src = calloc(1, 1 << 20);
     h_fill(src, 1 << 20, 8);
     mc_xport_mem_register(a, src, 1 << 20);
     mc_xport_mem_register(b, dst, 1 << 20);
@@ -183,7 +183,7 @@ START_TEST(test_shm_two_process)
     char desc[128];
     snprintf(desc, sizeof desc, "mcx1 host=127.0.0.1 port=%u shm=1", (unsigned)msg[0]);
     mc_xport_set_peer_desc(a, "owner:1", desc);
-    uint8_t *buf = malloc(len), *expect = malloc(len);
+    uint8_t *buf = calloc(1, len), *expect = calloc(1, len);
     h_fill(expect, len, 99);
     mc_xport_mem_register(a, buf, len);
     mc_xfer_op_t rd = h_op(MC_XFER_READ, buf, "owner:1", msg[1], len, 1);

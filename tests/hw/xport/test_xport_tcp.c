@@ -39,7 +39,7 @@ START_TEST(test_write_read_sizes)
     static const uint64_t sizes[] = {1, 4096, 65536, 1u << 20, 16u << 20};
     pair_t p = pair_new(0);
     size_t cap = 16u << 20;
-    uint8_t *src = malloc(cap), *dst = malloc(cap), *back = malloc(cap);
+    uint8_t *src = calloc(1, cap), *dst = calloc(1, cap), *back = calloc(1, cap);
     ck_assert_ptr_nonnull(src);
     ck_assert_ptr_nonnull(dst);
     ck_assert_ptr_nonnull(back);
@@ -85,7 +85,7 @@ START_TEST(test_many_concurrent_exactly_once)
 {
     pair_t p = pair_new(0);
     size_t cap = 8u << 20;
-    uint8_t *a = malloc(cap), *b = malloc(cap);
+    uint8_t *a = calloc(1, cap), *b = calloc(1, cap);
     ck_assert_int_eq(mc_xport_mem_register(p.a, a, cap), MC_OK);
     ck_assert_int_eq(mc_xport_mem_register(p.b, b, cap), MC_OK);
     h_fill(a, cap / 2, 7);
@@ -119,7 +119,7 @@ END_TEST
 START_TEST(test_remote_out_of_range_rejected)
 {
     pair_t p = pair_new(0);
-    uint8_t *src = malloc(1 << 20), *mem = malloc(4096 + 2 * 256);
+    uint8_t *src = calloc(1, 1 << 20), *mem = calloc(1, 4096 + 2 * 256);
     ck_assert_int_eq(mc_xport_mem_register(p.a, src, 1 << 20), MC_OK);
     uint8_t *reg = mem + 256; /* guard bytes on both sides */
     memset(mem, 0xAB, 4096 + 512);
@@ -162,7 +162,7 @@ END_TEST
 START_TEST(test_local_checks)
 {
     pair_t p = pair_new(0);
-    uint8_t *src = malloc(8192), *dst = malloc(8192), other[64];
+    uint8_t *src = calloc(1, 8192), *dst = calloc(1, 8192), other[64];
     ck_assert_int_eq(mc_xport_mem_register(p.a, src, 4096), MC_OK);
     ck_assert_int_eq(mc_xport_mem_register(p.b, dst, 8192), MC_OK);
     /* registration rules */
@@ -208,7 +208,7 @@ START_TEST(test_connect_refused)
     snprintf(desc, sizeof desc, "mcx1 host=127.0.0.1 port=%u shm=0", (unsigned)port);
     ck_assert_int_eq(mc_xport_set_peer_desc(a, "dead:1", desc), MC_OK);
     ck_assert_int_eq(mc_xport_set_peer_desc(a, "dead:2", "garbage"), MC_INVALID_PARAMS);
-    uint8_t *buf = malloc(4 << 20);
+    uint8_t *buf = calloc(1, 4 << 20);
     ck_assert_int_eq(mc_xport_mem_register(a, buf, 4 << 20), MC_OK);
     mc_xfer_op_t ops[] = {
         h_op(MC_XFER_WRITE, buf, "dead:1", 0x1000, 4 << 20, 1),
@@ -236,7 +236,7 @@ START_TEST(test_timeout)
     char desc[128];
     snprintf(desc, sizeof desc, "mcx1 host=127.0.0.1 port=%u shm=0", (unsigned)port);
     ck_assert_int_eq(mc_xport_set_peer_desc(a, "mute:1", desc), MC_OK);
-    uint8_t *buf = malloc(32 << 20);
+    uint8_t *buf = calloc(1, 32 << 20);
     ck_assert_int_eq(mc_xport_mem_register(a, buf, 32 << 20), MC_OK);
     mc_xfer_op_t ops[] = {
         h_op(MC_XFER_READ, buf, "mute:1", 0x1000, 100, 1),
@@ -305,7 +305,7 @@ END_TEST
 START_TEST(test_malformed_request)
 {
     pair_t p = pair_new(0);
-    uint8_t *src = malloc(4096), *dst = malloc(4096);
+    uint8_t *src = calloc(1, 4096), *dst = calloc(1, 4096);
     mc_xport_mem_register(p.a, src, 4096);
     mc_xport_mem_register(p.b, dst, 4096);
     int fd = h_raw_connect(mc_xport_data_port(p.b));
@@ -346,7 +346,7 @@ static void child_target(int wfd, size_t len, int shm)
 {
     rec_t *r = h_rec_new();
     mc_xport_t *x = h_xport(r, shm, 0);
-    uint8_t *buf = shm == 1 ? mc_xport_alloc_shared(x, len) : malloc(len);
+    uint8_t *buf = shm == 1 ? mc_xport_alloc_shared(x, len) : calloc(1, len);
     if (!buf || mc_xport_mem_register(x, buf, len) != MC_OK)
         _exit(3);
     h_fill(buf, len, 99);
@@ -388,7 +388,7 @@ START_TEST(test_two_process_bytes)
     char desc[128];
     snprintf(desc, sizeof desc, "mcx1 host=127.0.0.1 port=%u shm=0", (unsigned)port);
     mc_xport_set_peer_desc(a, "child:1", desc);
-    uint8_t *buf = malloc(len), *expect = malloc(len), *mine = malloc(len);
+    uint8_t *buf = calloc(1, len), *expect = calloc(1, len), *mine = calloc(1, len);
     h_fill(expect, len, 99);
     h_fill(mine, len, 5);
     ck_assert_int_eq(mc_xport_mem_register(a, buf, len), MC_OK);
@@ -436,7 +436,7 @@ START_TEST(test_peer_killed_mid_batch)
     snprintf(desc, sizeof desc, "mcx1 host=127.0.0.1 port=%u shm=0", (unsigned)port);
     mc_xport_set_peer_desc(a, "child:1", desc);
     mc_xport_set_peer_desc(a, "c:1", mc_xport_local_desc(c));
-    uint8_t *buf = malloc(len), *cbuf = malloc(1 << 20);
+    uint8_t *buf = calloc(1, len), *cbuf = calloc(1, 1 << 20);
     ck_assert_int_eq(mc_xport_mem_register(a, buf, len), MC_OK);
     ck_assert_int_eq(mc_xport_mem_register(c, cbuf, 1 << 20), MC_OK);
     enum { N = 256 };
@@ -493,7 +493,7 @@ START_TEST(test_destroy_in_flight)
 {
     pair_t p = pair_new(0);
     size_t len = 32u << 20;
-    uint8_t *a = malloc(len), *b = malloc(len);
+    uint8_t *a = calloc(1, len), *b = calloc(1, len);
     mc_xport_mem_register(p.a, a, len);
     mc_xport_mem_register(p.b, b, len);
     mc_xfer_op_t ops[8];
@@ -544,7 +544,7 @@ START_TEST(test_resolvers)
     o.peer_port_offset = 100;
     mc_xport_t *a = mc_xport_create(&o);
     ck_assert_ptr_nonnull(a);
-    uint8_t *src = malloc(4096), *dst = malloc(4096);
+    uint8_t *src = calloc(1, 4096), *dst = calloc(1, 4096);
     mc_xport_mem_register(a, src, 4096);
     mc_xport_mem_register(b, dst, 4096);
     h_fill(src, 4096, 1);
