@@ -1,7 +1,7 @@
 /* bench_hw_xport: the hw data plane measured on this machine, in one run
  * (a benchmark, not a test).
  *
- *   bench_hw_xport [--secs S] [--reps R] [--conns N] [--no-iperf]
+ *   bench_hw_xport [--secs S] [--reps R] [--conns N] [--block KiB] [--no-iperf] [--no-shm]
  *
  * Every figure is the best of R runs of S seconds (default 3 x 1 s), the
  * runs of a transport and of its baseline interleaved, so that load from
@@ -284,7 +284,8 @@ int main(int argc, char **argv)
     double secs = 1.0;
     int reps = 3;
     unsigned nconns = 4;
-    bool do_iperf = true;
+    bool do_iperf = true, do_shm = true;
+    uint64_t only_block = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--secs") == 0 && i + 1 < argc)
             secs = atof(argv[++i]);
@@ -294,8 +295,12 @@ int main(int argc, char **argv)
             nconns = (unsigned)atoi(argv[++i]);
         else if (strcmp(argv[i], "--no-iperf") == 0)
             do_iperf = false;
+        else if (strcmp(argv[i], "--no-shm") == 0)
+            do_shm = false;
+        else if (strcmp(argv[i], "--block") == 0 && i + 1 < argc)
+            only_block = (uint64_t)atoll(argv[++i]) << 10;
         else {
-            fprintf(stderr, "usage: %s [--secs S] [--reps R] [--conns N] [--no-iperf]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--secs S] [--reps R] [--conns N] [--block KiB] [--no-iperf] [--no-shm]\n", argv[0]);
             return 64;
         }
     }
@@ -325,6 +330,8 @@ int main(int argc, char **argv)
     printf("%-10s %-6s %6s %9s %12s %12s\n", "block KiB", "conns", "op", "GB/s", "vs iperf1", "vs iperfN");
     for (size_t b = 0; b < 3; b++)
         for (int ci = 0; ci < 2; ci++) {
+            if (only_block && blocks[b] != only_block)
+                continue;
             unsigned c = ci ? nconns : 1;
             for (int opc = MC_XFER_WRITE; opc >= MC_XFER_READ; opc--) {
                 double g = 0;
@@ -342,8 +349,10 @@ int main(int argc, char **argv)
         }
     printf("\nSHM transport (two processes, same host) vs plain memcpy of the same block\n");
     printf("%-10s %6s %9s %12s %9s\n", "block KiB", "op", "shm GB/s", "memcpy GB/s", "ratio");
-    for (size_t b = 0; b < 3; b++)
+    for (size_t b = 0; b < 3 && do_shm; b++)
         for (int opc = MC_XFER_WRITE; opc >= MC_XFER_READ; opc--) {
+            if (only_block && blocks[b] != only_block)
+                continue;
             double g = 0, m = 0;
             for (int i = 0; i < reps; i++) {
                 double v = measure(port, remote, local, 1, 1, opc, blocks[b], secs / 2);

@@ -33,7 +33,8 @@ if [ -x "$sim" ]; then
     fi
   done
 else
-  echo "coverage: SKIP scenarios (no $sim yet)"
+  echo "coverage: FAIL: $sim was not built, scenarios cannot run"
+  tests_ok=0
 fi
 
 out=$bdir/coverage

@@ -384,7 +384,7 @@ static void print_plan(FILE *out, const mc_scenario_t *s, const swarm_plan_t *p)
 }
 
 /* Run one seed in this process. */
-int mc_swarm_run_seed(uint64_t seed, const mc_swarm_opts_t *o, FILE *out, mc_sim_run_result_t *res)
+static int run_seed_once(uint64_t seed, const mc_swarm_opts_t *o, FILE *out, mc_sim_run_result_t *res)
 {
     if (o->workload == MC_SWARM_STORE)
         return mc_swarm_store_run_seed(seed, o, out, res);
@@ -403,27 +403,69 @@ int mc_swarm_run_seed(uint64_t seed, const mc_swarm_opts_t *o, FILE *out, mc_sim
     ro.check = swarm_check;
     ro.check_ctx = &plan;
     int rc = mc_sim_run_scenario(&scn, &ro, res);
-    if (o->twice && rc != MC_SIM_EXIT_BAD_SCENARIO) {
-        /* determinism: a second run of the same seed gives the same hash */
-        mc_scenario_t again;
-        swarm_plan_t plan2;
-        mc_sim_run_result_t r2;
-        FILE *devnull = fopen("/dev/null", "w");
-        swarm_generate(seed, o->max_clients, &again, &plan2);
-        ro.out = devnull ? devnull : out;
-        ro.trace_out = NULL;
-        ro.check_ctx = &plan2;
-        mc_sim_run_scenario(&again, &ro, &r2);
-        if (devnull)
-            fclose(devnull);
-        mc_scenario_free(&again);
-        if (r2.hash != res->hash) {
-            fprintf(out, "FAIL [safety] determinism: second run hash %016llx != %016llx\n",
-                    (unsigned long long)r2.hash, (unsigned long long)res->hash);
-            rc = res->exit_code = MC_SIM_EXIT_SAFETY;
-        }
-    }
     mc_scenario_free(&scn);
+    return rc;
+}
+
+/* --twice: the same seed in a child forked BEFORE our own run, so both
+ * runs start from identical process state and any difference is the
+ * simulation's. (Comparing two runs inside one process also compares heap
+ * layouts: see docs/known-issues.md, "stale segment descriptors".) */
+static pid_t twice_fork(uint64_t seed, const mc_swarm_opts_t *o, int *rfd)
+{
+    int fds[2];
+    if (pipe(fds) != 0)
+        return -1;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fds[0]);
+        close(fds[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        close(fds[0]);
+        mc_swarm_opts_t once = *o;
+        once.twice = false;
+        once.trace_out = NULL;
+        once.verbose = false;
+        FILE *devnull = fopen("/dev/null", "w");
+        mc_sim_run_result_t r;
+        memset(&r, 0, sizeof r);
+        run_seed_once(seed, &once, devnull ? devnull : stdout, &r);
+        ssize_t w = write(fds[1], &r.hash, sizeof r.hash);
+        _exit(w == (ssize_t)sizeof r.hash ? 0 : 1);
+    }
+    close(fds[1]);
+    *rfd = fds[0];
+    return pid;
+}
+
+int mc_swarm_run_seed(uint64_t seed, const mc_swarm_opts_t *o, FILE *out, mc_sim_run_result_t *res)
+{
+    int rfd = -1;
+    pid_t twin = o->twice ? twice_fork(seed, o, &rfd) : 0;
+    int rc = run_seed_once(seed, o, out, res);
+    if (!o->twice)
+        return rc;
+    uint64_t other = 0;
+    int status = 0;
+    bool got = twin > 0 && read(rfd, &other, sizeof other) == (ssize_t)sizeof other;
+    if (rfd >= 0)
+        close(rfd);
+    if (twin > 0)
+        waitpid(twin, &status, 0);
+    if (rc == MC_SIM_EXIT_BAD_SCENARIO)
+        return rc;
+    if (!got) {
+        fprintf(out, "FAIL [crash] determinism: the second run did not report a hash\n");
+        return res->exit_code = MC_SIM_EXIT_CRASH;
+    }
+    if (other != res->hash) {
+        fprintf(out, "FAIL [safety] determinism: second run hash %016llx != %016llx\n", (unsigned long long)other,
+                (unsigned long long)res->hash);
+        rc = res->exit_code = MC_SIM_EXIT_SAFETY;
+    }
     return rc;
 }
 

@@ -65,6 +65,7 @@ mc_status_t mc_store_client_init(mc_store_client_t *c, mc_env_t *env, const mc_s
         c->cfg.protocol = "tcp";
     c->addr = mc_strdup(cfg->addr ? cfg->addr : env->node_name);
     mc_map_init(&c->ops);
+    mc_map_init(&c->writes);
     mc_map_init(&c->xfers);
     mc_wbuf_init(&c->out);
     if (c->cfg.segment_size) {
@@ -76,6 +77,7 @@ mc_status_t mc_store_client_init(mc_store_client_t *c, mc_env_t *env, const mc_s
             mc_free(c->segment);
             mc_free(c->addr);
             mc_map_free(&c->ops);
+            mc_map_free(&c->writes);
             mc_map_free(&c->xfers);
             mc_wbuf_free(&c->out);
             return s;
@@ -96,6 +98,8 @@ static void op_release(mc_sc_op_t *op)
         c->env->ops->mem_unregister(c->env, op->data);
     mc_free(op->data);
     mc_free(op->key);
+    for (uint32_t i = 0; i < op->wcfg.npref; i++)
+        mc_free((void *)op->wpref[i].p);
     mc_free(op);
 }
 
@@ -107,6 +111,7 @@ void mc_store_client_destroy(mc_store_client_t *c)
     for (uint32_t it = 0; mc_map_next(&c->ops, &it, &e);)
         op_release(e->value);
     mc_map_free(&c->ops);
+    mc_map_free(&c->writes);
     mc_map_free(&c->xfers);
     mc_member_agent_destroy(&c->agent);
     if (c->segment) {
@@ -148,6 +153,8 @@ void mc_sc_op_finish(mc_sc_op_t *op, mc_status_t s)
         op->res.value = op->len;
     }
     op->done(op->arg, &op->res);
+    if (op->kind == MC_SC_PUT)
+        mc_sc_put_next(op);
     if (op->pending_xfers == 0) {
         op_release(op);
     } else {

@@ -46,6 +46,7 @@ typedef struct mc_store_client {
     bool remounting;
     uint64_t next_op_id;
     mc_map_t ops;                /* op id -> struct mc_sc_op* */
+    mc_map_t writes;             /* key -> the put/upsert in flight on it (queued ones chained) */
     mc_map_t xfers;              /* xfer tag -> struct mc_sc_op* */
     uint64_t next_tag;
     mc_wbuf_t out;

@@ -34,6 +34,11 @@ typedef struct mc_sc_op {
     char endpoints[MC_STORE_MAX_REPLICAS][256];
     uint32_t next_replica;
     uint64_t lease_deadline_ns;
+    /* put: the PutStart/UpsertStart config, kept while the write waits
+     * behind an earlier write of the same key from this client */
+    mc_msg_config_t wcfg;
+    mc_slice_t wpref[MC_MSG_STORE_MAX_PREF];
+    struct mc_sc_op *next_write;
     mc_timer_t guard;       /* transport completion guard */
     bool overdue;           /* the guard fired: late completions are ignored */
     mc_sc_result_t res;
@@ -49,6 +54,8 @@ void mc_sc_rpc(mc_sc_op_t *op, const mc_store_req_t *q, mc_rpc_cb cb);
 void mc_sc_xfer(mc_sc_op_t *op, uint8_t opcode, const char *endpoint, uint64_t remote_addr);
 /* Copy a replica's endpoint out of the (transient) reply frame. */
 void mc_sc_copy_endpoint(char dst[256], mc_slice_t src);
+/* A put/upsert finished: start the next write of the same key, if queued. */
+void mc_sc_put_next(mc_sc_op_t *op);
 /* Per-kind continuation after every posted transfer has completed. */
 void mc_sc_put_xfers_done(mc_sc_op_t *op);
 void mc_sc_get_xfers_done(mc_sc_op_t *op);

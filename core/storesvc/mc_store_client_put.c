@@ -95,6 +95,45 @@ static void on_start_reply(void *arg, mc_status_t s, const mc_wire_hdr_t *hdr, m
         mc_sc_put_xfers_done(op);
 }
 
+static void put_start(mc_sc_op_t *op)
+{
+    mc_slice_t key = mc_slice(op->key, op->klen);
+    uint64_t size = op->len;
+    mc_store_req_t q = {
+        .type = op->upsert ? MC_MSG_UPSERT_START : MC_MSG_PUT_START,
+        .client = op->c->agent.id,
+        .nkeys = 1,
+        .keys = &key,
+        .sizes = &size,
+        .cfg = op->wcfg,
+    };
+    q.cfg.pref = op->wpref;
+    mc_sc_rpc(op, &q, on_start_reply);
+}
+
+/* Writes of one key from this client run one at a time: the master knows a
+ * write only by (client, key), so with two in flight the first one's PutEnd
+ * would commit the second one's replicas before their bytes were written
+ * (and an upsert preempting our own earlier write is indistinguishable
+ * from it). Found by the store swarm (seed 511). */
+void mc_sc_put_next(mc_sc_op_t *op)
+{
+    mc_store_client_t *c = op->c;
+    void **slot = NULL;
+    bool inserted;
+    if (mc_map_get(&c->writes, op->key, op->klen) != op)
+        return; /* not the active write (cannot happen: queued ops never finish) */
+    mc_sc_op_t *next = op->next_write;
+    op->next_write = NULL;
+    if (!next) {
+        mc_map_del(&c->writes, op->key, op->klen);
+        return;
+    }
+    slot = mc_map_slot(&c->writes, op->key, op->klen, &inserted);
+    *slot = next;
+    put_start(next);
+}
+
 void mc_sc_put(mc_store_client_t *c, mc_slice_t key, const void *data, size_t len, const mc_replicate_config_t *rc,
                bool upsert, mc_sc_done_fn done, void *arg)
 {
@@ -102,25 +141,25 @@ void mc_sc_put(mc_store_client_t *c, mc_slice_t key, const void *data, size_t le
     op->upsert = upsert;
     op->data = mc_memdup(data, len);
     op->len = len;
-    uint64_t size = len;
-    mc_slice_t pref[MC_MSG_STORE_MAX_PREF];
-    mc_store_req_t q = {
-        .type = upsert ? MC_MSG_UPSERT_START : MC_MSG_PUT_START,
-        .client = c->agent.id,
-        .nkeys = 1,
-        .keys = &key,
-        .sizes = &size,
-    };
-    q.cfg.replica_num = rc->replica_num;
-    q.cfg.with_hard_pin = rc->with_hard_pin;
-    q.cfg.prefer_alloc_in_same_node = rc->prefer_alloc_in_same_node;
-    q.cfg.soft_pin_action = rc->soft_pin_action;
-    q.cfg.has_soft_pin_ttl = rc->has_soft_pin_ttl;
-    q.cfg.soft_pin_ttl_ms = rc->soft_pin_ttl_ms;
+    op->wcfg.replica_num = rc->replica_num;
+    op->wcfg.with_hard_pin = rc->with_hard_pin;
+    op->wcfg.prefer_alloc_in_same_node = rc->prefer_alloc_in_same_node;
+    op->wcfg.soft_pin_action = rc->soft_pin_action;
+    op->wcfg.has_soft_pin_ttl = rc->has_soft_pin_ttl;
+    op->wcfg.soft_pin_ttl_ms = rc->soft_pin_ttl_ms;
     if (rc->preferred_segment && *rc->preferred_segment)
-        pref[q.cfg.npref++] = mc_slice_cstr(rc->preferred_segment);
-    for (uint32_t i = 0; i < rc->n_preferred_segments && q.cfg.npref < MC_MSG_STORE_MAX_PREF; i++)
-        pref[q.cfg.npref++] = mc_slice_cstr(rc->preferred_segments[i]);
-    q.cfg.pref = pref;
-    mc_sc_rpc(op, &q, on_start_reply);
+        op->wpref[op->wcfg.npref++] = mc_slice_cstr(mc_strdup(rc->preferred_segment));
+    for (uint32_t i = 0; i < rc->n_preferred_segments && op->wcfg.npref < MC_MSG_STORE_MAX_PREF; i++)
+        op->wpref[op->wcfg.npref++] = mc_slice_cstr(mc_strdup(rc->preferred_segments[i]));
+    bool inserted;
+    void **slot = mc_map_slot(&c->writes, key.p, key.len, &inserted);
+    if (!inserted) { /* queue behind the write in flight on this key */
+        mc_sc_op_t *t = *slot;
+        while (t->next_write)
+            t = t->next_write;
+        t->next_write = op;
+        return;
+    }
+    *slot = op;
+    put_start(op);
 }

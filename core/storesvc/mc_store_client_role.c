@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/mc_list.h"
 #include "base/mc_mem.h"
 #include "env/mc_role.h"
 #include "storesvc/mc_store_client.h"
@@ -22,6 +23,7 @@ typedef struct store_client_node {
     mc_store_client_t sc;
     uint64_t default_replicas;
     uint64_t next_id; /* op id in begin/end traces: pairs them for history checkers */
+    mc_list_t pending; /* cmd_ctx_t of commands not answered yet */
 } store_client_node_t;
 
 typedef struct cmd_ctx {
@@ -30,7 +32,15 @@ typedef struct cmd_ctx {
     char *key;
     uint64_t vid;
     uint64_t id;
+    mc_list_t link; /* in n->pending until answered */
 } cmd_ctx_t;
+
+static void cmd_ctx_free(cmd_ctx_t *x)
+{
+    mc_list_del(&x->link);
+    mc_free(x->key);
+    mc_free(x);
+}
 
 /* "a,b" from a put's replica endpoints (the segment names checkers map
  * to owner nodes for durability). */
@@ -71,8 +81,7 @@ static void on_done(void *arg, const mc_sc_result_t *r)
         mc_env_tracef(env, "client.op_end", "op=%s key=%s status=%s value=%llu id=%llu", x->op,
                       x->key ? x->key : "-", st, (unsigned long long)r->value, (unsigned long long)x->id);
     }
-    mc_free(x->key);
-    mc_free(x);
+    cmd_ctx_free(x);
 }
 
 static bool arg_bool(const mc_conf_t *args, const char *k)
@@ -97,6 +106,7 @@ static mc_status_t sc_command(void *node, const char *cmd, const mc_conf_t *args
     snprintf(x->op, sizeof x->op, "%s", cmd);
     x->key = key ? mc_strdup(key) : NULL;
     x->id = ++n->next_id;
+    mc_list_push_back(&n->pending, &x->link);
     mc_slice_t k = mc_slice_cstr(key);
     bool force = arg_bool(args, "force");
 
@@ -107,8 +117,7 @@ static mc_status_t sc_command(void *node, const char *cmd, const mc_conf_t *args
             size < MC_STORE_VALUE_MIN) {
             mc_env_logf(n->env, MC_LOG_WARN, "client", "command '%s': bad size or replicas (size >= %d)", cmd,
                         MC_STORE_VALUE_MIN);
-            mc_free(x->key);
-            mc_free(x);
+            cmd_ctx_free(x);
             return MC_INVALID_PARAMS;
         }
         x->vid = mc_env_rand(n->env);
@@ -144,8 +153,7 @@ static mc_status_t sc_command(void *node, const char *cmd, const mc_conf_t *args
         mc_env_logf(n->env, MC_LOG_WARN, "client", "unknown command '%s'", cmd);
         mc_env_tracef(n->env, "client.op_end", "op=%s key=%s status=INVALID_PARAMS id=%llu", cmd, key ? key : "-",
                       (unsigned long long)x->id);
-        mc_free(x->key);
-        mc_free(x);
+        cmd_ctx_free(x);
         return MC_INVALID_PARAMS;
     }
     return MC_OK;
@@ -173,6 +181,7 @@ static void *sc_create(mc_env_t *env, mc_conf_t *conf, char *err, size_t errlen)
     store_client_node_t *n = mc_calloc(1, sizeof *n);
     n->env = env;
     n->default_replicas = replicas;
+    mc_list_init(&n->pending);
     if (mc_store_client_init(&n->sc, env, &cfg, err, errlen) != MC_OK) {
         mc_free(n);
         return NULL;
@@ -187,6 +196,11 @@ static void sc_destroy(void *node)
 {
     store_client_node_t *n = node;
     mc_store_client_destroy(&n->sc);
+    /* destroy drops pending operations without callbacks (the process is
+     * gone): their contexts are freed here, not leaked */
+    mc_list_t *pos, *tmp;
+    mc_list_for_each_safe(pos, tmp, &n->pending)
+        cmd_ctx_free(mc_container_of(pos, cmd_ctx_t, link));
     mc_free(n);
 }
 

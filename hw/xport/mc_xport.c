@@ -212,8 +212,11 @@ static void mc_xport_opts_resolve(mc_xport_t *x, const mc_xport_opts_t *in)
         x->o.slice_size = mc_xport_env_u64("MC_XPORT_SLICE_SIZE", MC_XPORT_DEFAULT_SLICE, 4096, 64ull << 20);
     if (x->o.slice_size > (64ull << 20))
         x->o.slice_size = 64ull << 20;
-    if (!x->o.timeout_ms)
-        x->o.timeout_ms = 1000 * mc_xport_env_u64("MC_TRANSFER_TIMEOUT", MC_XPORT_DEFAULT_TIMEOUT_S, 1, 86400);
+    if (!x->o.timeout_ms) {
+        /* seconds, clamped to >= 5 as upstream's Python engine does */
+        uint64_t s = mc_xport_env_u64("MC_TRANSFER_TIMEOUT", MC_XPORT_DEFAULT_TIMEOUT_S, 1, 86400);
+        x->o.timeout_ms = 1000 * (s < 5 ? 5 : s);
+    }
     if (mc_xport_env_true("MC_FORCE_TCP"))
         x->o.force_tcp = true;
     x->shm_enabled = x->o.shm != -2 && !x->o.force_tcp;

@@ -51,7 +51,7 @@
  *
  * Environment variables (read at create; opts fields override):
  *   MC_FORCE_TCP=1|true|yes   never use shm
- *   MC_TRANSFER_TIMEOUT=<s>   op timeout in seconds (default 30, as upstream)
+ *   MC_TRANSFER_TIMEOUT=<s>   op timeout in seconds (default 30, min 5, as upstream)
  *   MC_TCP_LANES_PER_PEER=<n> connections per peer, 1..16 (default 4)
  *   MC_XPORT_SLICE_SIZE=<b>   TCP slice size in bytes (default 1 MiB)
  *

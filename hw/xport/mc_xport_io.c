@@ -32,6 +32,40 @@ int mc_xport_io_read(int fd, void *buf, size_t n)
     return MC_XPORT_IO_OK;
 }
 
+int mc_xport_rd_read(mc_xport_rd_t *r, void *dst, size_t n)
+{
+    unsigned char *d = dst;
+    size_t done = 0;
+    for (;;) {
+        size_t have = r->len - r->pos;
+        size_t k = have < n - done ? have : n - done;
+        memcpy(d + done, r->buf + r->pos, k);
+        r->pos += k;
+        done += k;
+        if (done == n)
+            return MC_XPORT_IO_OK;
+        r->pos = r->len = 0; /* buffer empty */
+        if (n - done >= MC_XPORT_RD_CAP / 2) {
+            int rc = mc_xport_io_read(r->fd, d + done, n - done);
+            if (rc != MC_XPORT_IO_OK && done > 0)
+                return MC_XPORT_IO_ERR;
+            return rc;
+        }
+        ssize_t got = recv(r->fd, r->buf, sizeof r->buf, 0);
+        if (got > 0) {
+            r->len = (size_t)got;
+            continue;
+        }
+        if (got == 0)
+            return done == 0 ? MC_XPORT_IO_EOF : MC_XPORT_IO_ERR;
+        if (errno == EINTR)
+            continue;
+        if ((errno == EAGAIN || errno == EWOULDBLOCK) && done == 0)
+            return MC_XPORT_IO_IDLE;
+        return MC_XPORT_IO_ERR;
+    }
+}
+
 int mc_xport_io_writev(int fd, struct iovec *iov, int cnt)
 {
     while (cnt > 0) {

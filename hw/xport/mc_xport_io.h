@@ -17,6 +17,24 @@ enum {
 
 /* Read exactly n bytes. */
 int mc_xport_io_read(int fd, void *buf, size_t n);
+
+/* A buffered reader: small reads (headers, responses) are served from one
+ * recv of whatever is available, so a burst of pipelined messages costs
+ * one system call; large reads go straight into the destination. */
+#define MC_XPORT_RD_CAP 8192
+typedef struct mc_xport_rd {
+    int fd;
+    size_t pos, len;
+    unsigned char buf[MC_XPORT_RD_CAP];
+} mc_xport_rd_t;
+
+/* Read exactly n bytes (same results as mc_xport_io_read). */
+int mc_xport_rd_read(mc_xport_rd_t *r, void *dst, size_t n);
+/* Bytes already buffered (a following message has at least partly arrived). */
+static inline size_t mc_xport_rd_buffered(const mc_xport_rd_t *r)
+{
+    return r->len - r->pos;
+}
 /* Write every byte of iov[0..cnt) (the array is modified). */
 int mc_xport_io_writev(int fd, struct iovec *iov, int cnt);
 int mc_xport_io_write(int fd, const void *buf, size_t n);

@@ -76,6 +76,7 @@ typedef struct tcp_peer {
 typedef struct tcp_srv_conn {
     tcp_be_t *be;
     int fd;
+    mc_xport_rd_t rd;
     char peer[NI_MAXHOST + NI_MAXSERV + 2];
     struct tcp_srv_conn *next, *prev;
 } tcp_srv_conn_t;
@@ -240,11 +241,17 @@ static mc_status_t tcp_code_status(uint32_t code)
 static void *tcp_receiver_main(void *arg)
 {
     tcp_conn_t *c = arg;
-    int fd = c->fd;
     char why[128];
+    mc_xport_rd_t *rd = malloc(sizeof *rd);
+    if (!rd) {
+        tcp_conn_fail(c, MC_TRANSFER_FAIL, "out of memory");
+        goto out;
+    }
+    rd->fd = c->fd;
+    rd->pos = rd->len = 0;
     for (;;) {
         uint8_t buf[MC_XPORT_RESP_LEN];
-        int rc = mc_xport_io_read(fd, buf, sizeof buf);
+        int rc = mc_xport_rd_read(rd, buf, sizeof buf);
         if (rc != MC_XPORT_IO_OK) {
             tcp_conn_fail(c, MC_TRANSFER_FAIL, rc == MC_XPORT_IO_EOF ? "closed by peer" : "connection reset");
             break;
@@ -274,7 +281,7 @@ static void *tcp_receiver_main(void *arg)
 
         mc_status_t st = tcp_code_status(rs.code);
         if (st == MC_OK && s->opcode == MC_XFER_READ &&
-            mc_xport_io_read(fd, s->local, s->len) != MC_XPORT_IO_OK) {
+            mc_xport_rd_read(rd, s->local, s->len) != MC_XPORT_IO_OK) {
             tcp_conn_fail(c, MC_TRANSFER_FAIL, "connection lost in read data");
             pthread_mutex_lock(&c->mu);
             st = c->fail_status;
@@ -285,6 +292,8 @@ static void *tcp_receiver_main(void *arg)
         pthread_mutex_unlock(&c->mu);
         tcp_slice_unref(c, s); /* after a failure the next read fails too */
     }
+    free(rd);
+out:
     tcp_conn_unref(c);
     return NULL;
 }
@@ -431,24 +440,24 @@ static void tcp_post(void *state, mc_xport_op_t *op)
 
 /* Discard n payload bytes of a rejected WRITE (the connection stays in
  * sync and other requests on it are unaffected). */
-static int tcp_srv_drain(int fd, uint64_t n)
+static int tcp_srv_drain(mc_xport_rd_t *rd, uint64_t n)
 {
     static __thread uint8_t scratch[MC_XPORT_DRAIN_BUF];
     while (n) {
         size_t k = n < sizeof scratch ? (size_t)n : sizeof scratch;
-        if (mc_xport_io_read(fd, scratch, k) != MC_XPORT_IO_OK)
+        if (mc_xport_rd_read(rd, scratch, k) != MC_XPORT_IO_OK)
             return -1;
         n -= k;
     }
     return 0;
 }
 
-static int tcp_srv_reply(int fd, uint32_t code, uint64_t req_id)
+static int tcp_srv_reply(tcp_srv_conn_t *sc, uint32_t code, uint64_t req_id)
 {
     uint8_t b[MC_XPORT_RESP_LEN];
     mc_xport_resp_t r = {.code = code, .req_id = req_id};
     mc_xport_resp_encode(&r, b);
-    return mc_xport_io_write(fd, b, sizeof b) == MC_XPORT_IO_OK ? 0 : -1;
+    return mc_xport_io_write(sc->fd, b, sizeof b) == MC_XPORT_IO_OK ? 0 : -1;
 }
 
 /* Serve one request; -1 closes the connection. */
@@ -460,18 +469,18 @@ static int tcp_srv_one(tcp_srv_conn_t *sc, const mc_xport_req_t *rq)
         mc_xport_logf(x, MC_LOG_DEBUG, "reject %s [0x%llx, +%llu) from %s: not inside one registered region",
                       rq->opcode == MC_XFER_WRITE ? "WRITE" : "READ", (unsigned long long)rq->addr,
                       (unsigned long long)rq->len, sc->peer);
-        if (rq->opcode == MC_XFER_WRITE && tcp_srv_drain(sc->fd, rq->len) != 0)
+        if (rq->opcode == MC_XFER_WRITE && tcp_srv_drain(&sc->rd, rq->len) != 0)
             return -1;
-        return tcp_srv_reply(sc->fd, MC_XPORT_CODE_REJECTED, rq->req_id);
+        return tcp_srv_reply(sc, MC_XPORT_CODE_REJECTED, rq->req_id);
     }
     int ret = 0;
     void *mem = (void *)(uintptr_t)rq->addr;
     if (rq->opcode == MC_XFER_WRITE) {
-        if (mc_xport_io_read(sc->fd, mem, rq->len) != MC_XPORT_IO_OK)
+        if (mc_xport_rd_read(&sc->rd, mem, rq->len) != MC_XPORT_IO_OK)
             ret = -1;
         mc_xport_regions_unpin(&x->regions, r);
         if (ret == 0)
-            ret = tcp_srv_reply(sc->fd, MC_XPORT_CODE_OK, rq->req_id);
+            ret = tcp_srv_reply(sc, MC_XPORT_CODE_OK, rq->req_id);
         return ret;
     }
     uint8_t b[MC_XPORT_RESP_LEN];
@@ -490,7 +499,7 @@ static void *tcp_srv_main(void *arg)
     tcp_be_t *be = sc->be;
     for (;;) {
         uint8_t hdr[MC_XPORT_REQ_LEN];
-        int rc = mc_xport_io_read(sc->fd, hdr, sizeof hdr);
+        int rc = mc_xport_rd_read(&sc->rd, hdr, sizeof hdr);
         if (rc == MC_XPORT_IO_IDLE && !atomic_load(&be->stopping))
             continue;
         if (rc != MC_XPORT_IO_OK)
@@ -539,6 +548,7 @@ static void tcp_accept_one(tcp_be_t *be)
     }
     sc->be = be;
     sc->fd = fd;
+    sc->rd.fd = fd;
     char h[NI_MAXHOST], p[NI_MAXSERV];
     if (getnameinfo((struct sockaddr *)&ss, sl, h, sizeof h, p, sizeof p, NI_NUMERICHOST | NI_NUMERICSERV) == 0)
         snprintf(sc->peer, sizeof sc->peer, "%s:%s", h, p);

@@ -102,6 +102,41 @@ class MooncakeDistributedStore(_store.MooncakeDistributedStore):
         """{key: list[ReplicaDescriptor]}; keys that failed are omitted."""
         return {k: [ReplicaDescriptor(*t) for t in v] for k, v in self._batch_get_replica_desc(keys).items()}
 
+    # ---- not available in this build: upstream's return shapes with
+    # NOT_SUPPORTED (-1012), so callers see a code rather than a crash ----
+
+    def mount_segment(self, path, size, offset=0, protocol="tcp", location=""):
+        _check_types(str, path, int, size, int, offset, str, protocol, str, location)
+        return {"ret": NOT_SUPPORTED, "segment_ids": []}
+
+    def allocate_and_mount_segment(self, size, protocol="tcp", location=""):
+        _check_types(int, size, str, protocol, str, location)
+        return {"ret": NOT_SUPPORTED, "segment_ids": [], "allocated_size": 0}
+
+    def unmount_segment(self, segment_ids, grace_period_seconds=0):
+        _check_types(list, segment_ids, int, grace_period_seconds)
+        return NOT_SUPPORTED
+
+    def unmount_and_free_segment(self, segment_ids, grace_period_seconds=0):
+        _check_types(list, segment_ids, int, grace_period_seconds)
+        return NOT_SUPPORTED
+
+    def create_copy_task(self, key, targets):
+        _check_types(str, key, list, targets)
+        return (0, 0), NOT_SUPPORTED
+
+    def create_move_task(self, key, source, target):
+        _check_types(str, key, str, source, str, target)
+        return (0, 0), NOT_SUPPORTED
+
+    def query_task(self, task_id):
+        _check_types(tuple, task_id)
+        return None, TASK_NOT_FOUND  # no task can exist
+
+    def batch_replica_clear(self, keys, segment_name=""):
+        _check_types(list, keys, str, segment_name)
+        return []
+
     def _setup_dict(self, cfg):
         """setup({...}): keys as upstream's dict form (spec §6.1); values are
         stringified; sizes accept '16MB', '1.5 GB', 'infinite'."""
@@ -180,6 +215,16 @@ class ReplicaDescriptor:
 
     def __repr__(self):
         return f"<ReplicaDescriptor status={self._status.name} {self._mem.buffer_descriptor!r}>"
+
+
+NOT_SUPPORTED = -1012
+TASK_NOT_FOUND = -1400
+
+
+def _check_types(*pairs):
+    for typ, value in zip(pairs[::2], pairs[1::2]):
+        if not isinstance(value, typ) or (typ is int and isinstance(value, bool)):
+            raise TypeError(f"expected {typ.__name__}, got {type(value).__name__}")
 
 
 def bind_to_numa_node(node):

@@ -60,17 +60,26 @@ static int do_setup(mc_py_store_t *self, const char *host, const char *meta, uin
 static PyObject *store_setup(PyObject *obj, PyObject *args, PyObject *kw)
 {
     static char *kwlist[] = {"local_hostname", "metadata_server", "global_segment_size", "local_buffer_size",
-                             "protocol", "rdma_devices", "master_server_addr", "engine", NULL};
-    const char *host, *meta, *proto = "tcp", *devs = "", *master = "127.0.0.1:50051";
-    uint64_t seg = DEFAULT_SEGMENT, lbuf = DEFAULT_LOCAL_BUFFER;
+                             "protocol", "rdma_devices", "master_server_addr", "engine", "enable_ssd_offload",
+                             "ssd_offload_path", "tenant_id", "enable_client_http_server", "client_http_port",
+                             NULL};
+    const char *host, *meta, *proto = "tcp", *devs = "", *master = "127.0.0.1:50051", *ssd_path = "",
+                             *tenant = "default";
+    uint64_t seg = DEFAULT_SEGMENT, lbuf = DEFAULT_LOCAL_BUFFER, http_port = 9300;
     PyObject *engine = Py_None;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "ss|O&O&sssO:setup", kwlist, &host, &meta, mc_py_conv_u64, &seg,
-                                     mc_py_conv_u64, &lbuf, &proto, &devs, &master, &engine))
+    bool ssd = false, http = false;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "ss|O&O&sssOO&ssO&O&:setup", kwlist, &host, &meta, mc_py_conv_u64,
+                                     &seg, mc_py_conv_u64, &lbuf, &proto, &devs, &master, &engine, mc_py_conv_bool,
+                                     &ssd, &ssd_path, &tenant, mc_py_conv_bool, &http, mc_py_conv_u64, &http_port))
         return NULL;
     if (engine != Py_None) {
         PyErr_SetString(PyExc_TypeError, "setup(): engine= is not supported (pass None)");
         return NULL;
     }
+    /* SSD offload and the client HTTP server are not available in this
+     * build; tenant ids are accepted (single tenant). */
+    if (ssd || http)
+        return PyLong_FromLong(MC_PY_INVALID_PARAMS);
     return PyLong_FromLong(do_setup((mc_py_store_t *)obj, host, meta, seg, lbuf, proto, devs, master));
 }
 

@@ -401,3 +401,44 @@ def test_get_replica_desc(store, key):
     assert list(got) == [key] and got[key][0].get_memory_descriptor().buffer_descriptor.size == 8
     assert store.batch_get_replica_desc([]) == {}
     assert MooncakeDistributedStore().get_replica_desc(key) == []
+
+
+def test_unavailable_features_report_not_supported(store, key):
+    NOT_SUPPORTED = -1012
+    assert store.mount_segment("/dev/shm/x", 16 << 20) == {"ret": NOT_SUPPORTED, "segment_ids": []}
+    assert store.allocate_and_mount_segment(16 << 20)["ret"] == NOT_SUPPORTED
+    assert store.unmount_segment(["1-2"]) == NOT_SUPPORTED
+    assert store.unmount_and_free_segment(["1-2"], grace_period_seconds=1) == NOT_SUPPORTED
+    assert store.create_copy_task(key, ["127.0.0.1:1"]) == ((0, 0), NOT_SUPPORTED)
+    assert store.create_move_task(key, "a:1", "b:2") == ((0, 0), NOT_SUPPORTED)
+    assert store.query_task((1, 2)) == (None, -1400)
+    assert store.batch_replica_clear([key]) == []
+    with pytest.raises(TypeError):
+        store.create_copy_task(key, "not-a-list")
+
+
+def test_setup_upstream_extra_arguments(master, key):
+    s = MooncakeDistributedStore()
+    try:
+        assert s.setup("127.0.0.1", "P2PHANDSHAKE", 16 << 20, 16 << 20, "tcp", "", master.addr, None,
+                       enable_ssd_offload=True) == INVALID_PARAMS          # no SSD offload in this build
+        assert s.setup("127.0.0.1", "P2PHANDSHAKE", 16 << 20, 16 << 20, "tcp", "", master.addr, engine=None,
+                       enable_ssd_offload=False, ssd_offload_path="", tenant_id="default",
+                       enable_client_http_server=False, client_http_port=9300) == 0
+        assert s.put(key, b"v") == 0
+    finally:
+        s.close()
+    with pytest.raises(TypeError):
+        MooncakeDistributedStore().setup("127.0.0.1", "P2PHANDSHAKE", engine=object())
+
+
+def test_setup_auto_port_exhausted(master, monkeypatch):
+    import socket
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        monkeypatch.setenv("MC_STORE_CLIENT_MIN_PORT", str(port))
+        monkeypatch.setenv("MC_STORE_CLIENT_MAX_PORT", str(port))
+        s = MooncakeDistributedStore()
+        assert s.setup("127.0.0.1", "P2PHANDSHAKE", 16 << 20, 16 << 20, "tcp", "", master.addr) == -1

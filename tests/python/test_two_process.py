@@ -35,8 +35,11 @@ class Owner:
     def __init__(self, master_addr):
         self.p = subprocess.Popen([PYTHON, "-c", OWNER, master_addr], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                   text=True)
-        rc, self.hostname = self.p.stdout.readline().split()
-        assert rc == "0", "owner setup failed"
+        first = self.p.stdout.readline().split()
+        if not first or first[0] != "0":
+            self.kill()
+            raise AssertionError(f"owner process setup failed: {first}")
+        self.hostname = first[1]
 
     def ask(self, line):
         self.p.stdin.write(line + "\n")

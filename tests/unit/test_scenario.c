@@ -246,7 +246,7 @@ END_TEST
 START_TEST(test_err_top)
 {
     ERR("{" BASE ",'bogus':1}", "t.json: bogus: unknown key (expected one of: name, description, duration, "
-                                "seed, network, nodes, faults, workload, expect, comment)");
+                                "seed, network, nodes, faults, workload, expect, checks, comment)");
     ERR("{" BASE ",'name':'u'}", "t.json: name: duplicate key");
     ERR("{'duration':'1s'," NODES "}", "t.json: name: missing (required)");
     ERR("{'name':''}", "t.json: name: must not be empty");
@@ -425,7 +425,7 @@ START_TEST(test_err_faults)
 {
     ERR("{" BASE ",'faults':[{'at':'1s','action':'explode','node':'c1'}]}",
         "t.json: faults[0].action: unknown action 'explode' (expected one of: crash, restart, pause, resume, "
-        "partition, heal, nic_down, nic_up, clock_drift, clock_step, net)");
+        "partition, heal, nic_down, nic_up, clock_drift, clock_step, net, xfer_blackhole, xfer_blackhole_off)");
     ERR("{" BASE ",'faults':[{'at':'1s','node':'c1'}]}", "t.json: faults[0].action: missing (required)");
     ERR("{" BASE ",'faults':[{'action':'crash','node':'c1'}]}", "t.json: faults[0].at: missing (required)");
     ERR("{" BASE ",'faults':[{'at':'1s','action':'crash'}]}", "t.json: faults[0].node: missing (required)");
@@ -1018,11 +1018,41 @@ START_TEST(test_bad_files)
 }
 END_TEST
 
+START_TEST(test_checks_and_blackhole)
+{
+    mc_scenario_t s;
+    pok("{" BASE ",'checks':['store_history']}", &s);
+    ck_assert(s.checks.store_history);
+    ck_assert(!s.checks.allow_eviction);
+    mc_scenario_free(&s);
+    pok("{" BASE ",'checks':{'store_history':{'allow_eviction':true}}}", &s);
+    ck_assert(s.checks.store_history && s.checks.allow_eviction);
+    mc_scenario_free(&s);
+    pok("{" BASE ",'checks':{'store_history':true},"
+        "'faults':[{'at':'1s','action':'xfer_blackhole','node':'c1'},"
+        "{'at':'2s','action':'xfer_blackhole_off','node':'c1'}]}", &s);
+    ck_assert(s.checks.store_history);
+    ck_assert_uint_eq(s.nfaults, 2);
+    ck_assert_int_eq(s.faults[0].kind, MC_FAULT_XFER_BLACKHOLE);
+    ck_assert_int_eq(s.faults[1].kind, MC_FAULT_XFER_BLACKHOLE_OFF);
+    ck_assert_str_eq(s.faults[1].node, "c1");
+    mc_scenario_free(&s);
+    ERR("{" BASE ",'checks':['nope']}", "t.json: checks[0]: unknown check 'nope' (expected: store_history)");
+    ERR("{" BASE ",'checks':[1]}", "t.json: checks[0]: expected a check name, got a number");
+    ERR("{" BASE ",'checks':'store_history'}",
+        "t.json: checks: expected an array of check names or an object, got a string");
+    ERR("{" BASE ",'checks':{'store_history':{'evict':true}}}",
+        "t.json: checks.store_history.evict: unknown key (expected one of: allow_eviction, comment)");
+    ERR("{" BASE ",'faults':[{'at':'1s','action':'xfer_blackhole'}]}", "t.json: faults[0].node: missing (required)");
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("scenario");
     TCase *tc = tcase_create("parse");
     tcase_add_test(tc, test_minimal_defaults);
+    tcase_add_test(tc, test_checks_and_blackhole);
     tcase_add_test(tc, test_full_example);
     tcase_add_test(tc, test_err_json);
     tcase_add_test(tc, test_err_top);

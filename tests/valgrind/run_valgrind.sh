@@ -68,7 +68,8 @@ scn=$repo/scenarios/membership-client-crash.json
 if [ -x "$sim" ] && [ -f "$scn" ]; then
   run_one sim.membership-client-crash "$repo" "" "$sim" run "$scn" --seed 7 --no-fork
 else
-  echo "valgrind: SKIP mooncake_sim run (binary $sim or $scn not present yet)"
+  echo "valgrind: FAILED: $sim or $scn is missing"
+  failed=$((failed + 1))
 fi
 
 echo "valgrind: $passed passed, $failed failed"
