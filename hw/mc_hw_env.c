@@ -2,6 +2,7 @@
 #include "mc_hw_env.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
@@ -11,7 +12,9 @@
 #include "base/mc_mem.h"
 #include "base/mc_rng.h"
 #include "base/mc_vec.h"
+#include "mc_addr.h"
 #include "mc_tcp.h"
+#include "xport/mc_xport.h"
 
 typedef struct mc_hw_env {
     mc_env_t env;
@@ -24,9 +27,12 @@ typedef struct mc_hw_env {
     FILE *log_out;
     FILE *trace_out;
     mc_map_t timers;  /* loop timer id -> mc_hw_timer_t* (pending only) */
-    mc_map_t regions; /* base address -> length (as a pointer-sized int) */
     mc_vec_t done;    /* mc_hw_xfer_done_t waiting for done_timer */
     uint64_t done_timer;
+    /* Data plane, created on first use (a master never needs its threads). */
+    mc_xport_t *xport;
+    char *data_host;
+    char data_endpoint[MC_XPORT_HOST_LEN + 8];
 } mc_hw_env_t;
 
 typedef struct mc_hw_timer {
@@ -182,40 +188,75 @@ static void mc_hw_conn_close(mc_env_t *env, mc_conn_t conn)
 
 /* --------------------------------------------------------- data plane --- */
 
+/* The xport posts only its completion flush, which frees its own state
+ * once the xport is gone; running it at loop teardown releases that. */
+static int xport_post(void *loop, void (*fn)(void *), void *arg)
+{
+    return mc_loop_post_drop(loop, fn, arg, fn);
+}
+
+static void xport_done(void *ctx, uint64_t tag, mc_status_t status)
+{
+    mc_hw_env_t *e = ctx;
+    if (e->env.h && e->env.h->on_xfer_done)
+        e->env.h->on_xfer_done(e->env.node, tag, status);
+}
+
+/* Peers are named by their data endpoint ("host:port", as published in
+ * segment descriptors via data_endpoint()), so resolving is parsing. */
+static int xport_resolve(void *ctx, const char *peer, mc_xport_endpoint_t *out)
+{
+    (void)ctx;
+    char host[256];
+    uint16_t port = 0;
+    if (!mc_addr_split(peer, host, sizeof host, &port) || port == 0 || strlen(host) >= sizeof out->host)
+        return -1;
+    memset(out, 0, sizeof *out);
+    memcpy(out->host, host, strlen(host) + 1); /* length checked above */
+    out->data_port = port;
+    out->shm = true;
+    return 0;
+}
+
+static void xport_log(void *ctx, int level, const char *msg)
+{
+    mc_hw_env_t *e = ctx;
+    /* may run on a worker thread: stdio is locked per call */
+    fprintf(e->log_out, "[xport] %s %s: %s\n", mc_log_level_name(level), e->name, msg);
+}
+
+static mc_xport_t *mc_hw_xport(mc_hw_env_t *e)
+{
+    if (e->xport)
+        return e->xport;
+    mc_xport_opts_t xo;
+    memset(&xo, 0, sizeof xo);
+    xo.host = e->data_host ? e->data_host : "127.0.0.1";
+    xo.post = xport_post;
+    xo.post_ctx = e->loop;
+    xo.done = xport_done;
+    xo.done_ctx = e;
+    xo.resolve = xport_resolve;
+    xo.resolve_ctx = e;
+    xo.log = xport_log;
+    xo.log_ctx = e;
+    xo.log_level = e->env.log_level;
+    e->xport = mc_xport_create(&xo);
+    if (e->xport)
+        snprintf(e->data_endpoint, sizeof e->data_endpoint, "%s:%u", xo.host, mc_xport_data_port(e->xport));
+    return e->xport;
+}
+
 static mc_status_t mc_hw_mem_register(mc_env_t *env, void *addr, size_t len)
 {
-    mc_hw_env_t *e = mc_hw_env_of(env);
-    uintptr_t lo = (uintptr_t)addr;
-    if (!addr || len == 0 || len > UINTPTR_MAX - lo)
-        return MC_INVALID_PARAMS;
-    mc_map_entry_t *it;
-    for (uint32_t i = 0; mc_map_next(&e->regions, &i, &it);) {
-        uintptr_t b = (uintptr_t)mc_map_entry_u64(it);
-        uintptr_t blen = (uintptr_t)it->value;
-        if (lo < b + blen && b < lo + len)
-            return MC_INVALID_PARAMS; /* overlaps a registered region */
-    }
-    mc_map_putu(&e->regions, (uint64_t)lo, (void *)(uintptr_t)len);
-    return MC_OK;
+    mc_xport_t *x = mc_hw_xport(mc_hw_env_of(env));
+    return x ? mc_xport_mem_register(x, addr, len) : MC_INTERNAL_ERROR;
 }
 
 static mc_status_t mc_hw_mem_unregister(mc_env_t *env, void *addr)
 {
     mc_hw_env_t *e = mc_hw_env_of(env);
-    return mc_map_delu(&e->regions, (uint64_t)(uintptr_t)addr) ? MC_OK : MC_INVALID_PARAMS;
-}
-
-static bool mc_hw_mem_covers(mc_hw_env_t *e, const void *p, uint64_t len)
-{
-    uintptr_t lo = (uintptr_t)p;
-    mc_map_entry_t *it;
-    for (uint32_t i = 0; mc_map_next(&e->regions, &i, &it);) {
-        uintptr_t b = (uintptr_t)mc_map_entry_u64(it);
-        uintptr_t blen = (uintptr_t)it->value;
-        if (lo >= b && lo - b <= blen && len <= blen - (lo - b))
-            return true;
-    }
-    return false;
+    return e->xport ? mc_xport_mem_unregister(e->xport, addr) : MC_INVALID_PARAMS;
 }
 
 static void mc_hw_xfer_flush(void *arg)
@@ -227,34 +268,39 @@ static void mc_hw_xfer_flush(void *arg)
     mc_vec_init(&e->done, sizeof(mc_hw_xfer_done_t));
     for (size_t i = 0; i < batch.len; i++) {
         mc_hw_xfer_done_t *d = MC_VEC_AT(&batch, mc_hw_xfer_done_t, i);
-        if (e->env.h && e->env.h->on_xfer_done)
-            e->env.h->on_xfer_done(e->env.node, d->tag, d->status);
+        xport_done(e, d->tag, d->status);
     }
     mc_vec_free(&batch);
 }
 
-/* Minimal data plane: validates each op and completes it, exactly once and
- * from the loop, with MC_NOT_SUPPORTED. The transfer-engine issue replaces
- * this with the TCP/verbs/shm transports (worker threads posting
- * completions back through mc_loop_post). */
 static mc_status_t mc_hw_xfer_post(mc_env_t *env, const mc_xfer_op_t *ops, size_t n)
 {
     mc_hw_env_t *e = mc_hw_env_of(env);
-    mc_status_t ret = MC_OK;
+    mc_xport_t *x = mc_hw_xport(e);
+    if (x)
+        return mc_xport_post(x, ops, n);
+    /* No data plane could be started: every op still completes, once. */
     for (size_t i = 0; i < n; i++) {
-        const mc_xfer_op_t *op = &ops[i];
-        mc_status_t s = MC_NOT_SUPPORTED;
-        if (op->len == 0 || op->opcode > MC_XFER_WRITE || !op->peer || !mc_hw_mem_covers(e, op->local, op->len))
-            s = MC_INVALID_PARAMS;
         mc_hw_xfer_done_t *d = mc_vec_push(&e->done);
-        d->tag = op->tag;
-        d->status = s;
-        if (ret == MC_OK)
-            ret = s;
+        d->tag = ops[i].tag;
+        d->status = MC_TRANSFER_FAIL;
     }
     if (n && !e->done_timer)
         e->done_timer = mc_loop_timer_arm(e->loop, 0, mc_hw_xfer_flush, e);
-    return ret;
+    return n ? MC_TRANSFER_FAIL : MC_OK;
+}
+
+static const char *mc_hw_data_endpoint(mc_env_t *env)
+{
+    mc_hw_env_t *e = mc_hw_env_of(env);
+    return mc_hw_xport(e) ? e->data_endpoint : NULL;
+}
+
+void mc_hw_env_set_data_host(mc_env_t *env, const char *host)
+{
+    mc_hw_env_t *e = mc_hw_env_of(env);
+    mc_free(e->data_host);
+    e->data_host = host && *host ? mc_strdup(host) : NULL;
 }
 
 /* ---------------------------------------------------- rand, log, trace --- */
@@ -308,6 +354,7 @@ static const mc_env_ops_t mc_hw_ops = {
     .mem_register = mc_hw_mem_register,
     .mem_unregister = mc_hw_mem_unregister,
     .xfer_post = mc_hw_xfer_post,
+    .data_endpoint = mc_hw_data_endpoint,
     .rand_u64 = mc_hw_rand_u64,
     .log = mc_hw_log,
     .trace = mc_hw_trace,
@@ -338,7 +385,6 @@ mc_env_t *mc_hw_env_create(mc_loop_t *loop, const mc_hw_env_opts_t *o)
     e->log_out = o->log_out ? o->log_out : stderr;
     e->trace_out = o->trace_out ? o->trace_out : stdout;
     mc_map_init(&e->timers);
-    mc_map_init(&e->regions);
     mc_vec_init(&e->done, sizeof(mc_hw_xfer_done_t));
     e->env.ops = &mc_hw_ops;
     e->env.impl = e;
@@ -365,7 +411,9 @@ void mc_hw_env_destroy(mc_env_t *env)
     mc_map_free(&e->timers);
     mc_loop_timer_cancel(e->loop, e->done_timer);
     mc_vec_free(&e->done);
-    mc_map_free(&e->regions);
+    if (e->xport)
+        mc_xport_destroy(e->xport); /* joins workers; no completion after this */
+    mc_free(e->data_host);
     mc_free(e->name);
     mc_free(e);
 }

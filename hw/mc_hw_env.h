@@ -35,6 +35,9 @@ mc_loop_t *mc_hw_env_loop(mc_env_t *env);
 uint64_t mc_hw_env_seed(mc_env_t *env);
 /* Like ops->listen but also returns the bound port (tests use port 0). */
 mc_status_t mc_hw_env_listen(mc_env_t *env, const char *addr, uint16_t *bound_port);
+/* Host the data-plane listener binds (default 127.0.0.1); call before the
+ * first mem_register/xfer_post/data_endpoint. */
+void mc_hw_env_set_data_host(mc_env_t *env, const char *host);
 /* Bytes queued on a connection (tests of back-pressure). */
 size_t mc_hw_env_queued(mc_env_t *env, mc_conn_t conn);
 

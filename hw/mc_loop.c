@@ -39,6 +39,7 @@ typedef struct mc_loop_posted {
     mc_list_t link;
     mc_loop_fn fn;
     void *arg;
+    mc_loop_fn drop; /* run instead of fn if the loop is destroyed first */
 } mc_loop_posted_t;
 
 struct mc_loop {
@@ -176,8 +177,11 @@ void mc_loop_destroy(mc_loop_t *l)
     l->closing = true;
     mc_list_t *pos, *tmp;
     mc_list_for_each_safe(pos, tmp, &l->posted) {
+        mc_loop_posted_t *p = mc_container_of(pos, mc_loop_posted_t, link);
         mc_list_del(pos);
-        mc_free(mc_container_of(pos, mc_loop_posted_t, link));
+        if (p->drop)
+            p->drop(p->arg);
+        mc_free(p);
     }
     pthread_mutex_unlock(&l->mu);
 
@@ -327,9 +331,15 @@ static void mc_loop_timers_fire(mc_loop_t *l)
 
 int mc_loop_post(mc_loop_t *l, mc_loop_fn fn, void *arg)
 {
+    return mc_loop_post_drop(l, fn, arg, NULL);
+}
+
+int mc_loop_post_drop(mc_loop_t *l, mc_loop_fn fn, void *arg, mc_loop_fn drop)
+{
     mc_loop_posted_t *p = mc_malloc(sizeof *p);
     p->fn = fn;
     p->arg = arg;
+    p->drop = drop;
     pthread_mutex_lock(&l->mu);
     if (l->closing) {
         pthread_mutex_unlock(&l->mu);

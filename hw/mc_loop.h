@@ -53,6 +53,9 @@ uint32_t mc_loop_timer_count(const mc_loop_t *l);
 /* Run fn(arg) on the loop thread soon (FIFO). Thread-safe. Returns 0, or
  * -1 if the loop is shutting down (fn will not run). */
 int mc_loop_post(mc_loop_t *l, mc_loop_fn fn, void *arg);
+/* Same, but drop(arg) runs (on the destroying thread) if the loop is
+ * destroyed before fn ran, so arg can own memory. Thread-safe. */
+int mc_loop_post_drop(mc_loop_t *l, mc_loop_fn fn, void *arg, mc_loop_fn drop);
 
 /* --- running --- */
 /* Run until mc_loop_stop(). Returns 0, or -1 on a fatal epoll error. */

@@ -46,6 +46,7 @@ struct mooncake_store {
     bool sc_ready;
     char addr[300];
     char master[300];
+    bool p2p; /* metadata_server "P2PHANDSHAKE": descriptors name transport endpoints */
     bool closed;
     mc_api_lbuf_t *lbuf;
     pthread_mutex_t reg_mu; /* guards regions */

@@ -119,7 +119,8 @@ int mooncake_store_setup(mooncake_store_t **out, const char *local_hostname, con
                          uint64_t global_segment_size, uint64_t local_buffer_size, const char *protocol,
                          const char *rdma_devices, const char *master_server_addr)
 {
-    (void)metadata_server; /* transfer metadata travels with the master's replica lists */
+    /* Transfer metadata travels with the master's replica lists; the mode
+     * only decides what replica descriptors report (spec §10.13). */
     (void)rdma_devices;
     if (!out || !local_hostname || !*local_hostname || !master_server_addr || !*master_server_addr)
         return MC_INVALID_PARAMS;
@@ -132,6 +133,7 @@ int mooncake_store_setup(mooncake_store_t **out, const char *local_hostname, con
         return MC_BUFFER_OVERFLOW;
     pthread_mutex_init(&s->reg_mu, NULL);
     snprintf(s->master, sizeof s->master, "%s", master_server_addr);
+    s->p2p = metadata_server && strcmp(metadata_server, "P2PHANDSHAKE") == 0;
     s->lbuf = mc_api_lbuf_new(local_buffer_size);
     s->loop = mc_loop_create();
     const char *lvl = getenv("MC_LOG_LEVEL"), *tr = getenv("MC_TRACE");

@@ -52,7 +52,9 @@ static void op_done(void *arg, const mc_sc_result_t *r)
             d->type = r->descs[i].type;
             d->buffer_address = r->descs[i].buffer_address;
             d->size = r->descs[i].size;
-            snprintf(d->transport_endpoint, sizeof d->transport_endpoint, "%s", r->endpoints ? r->endpoints[i] : "");
+            /* Upstream: the segment name, except in P2PHANDSHAKE mode (spec §10.13). */
+            const char (*ep)[256] = op->s->p2p ? r->endpoints : r->segments;
+            snprintf(d->transport_endpoint, sizeof d->transport_endpoint, "%s", ep ? ep[i] : "");
         }
     }
     if (op->kind == MC_API_GET && r->status == MC_OK) {

@@ -186,7 +186,7 @@ int main(int argc, char **argv)
     }
     check_null_store();
     mooncake_store_t *s = NULL;
-    int rc = mooncake_store_setup(&s, "127.0.0.1", "P2PHANDSHAKE", 32u << 20, 1u << 20, "tcp", "", argv[1]);
+    int rc = mooncake_store_setup(&s, "127.0.0.1", "http://127.0.0.1:8080/metadata", 32u << 20, 1u << 20, "tcp", "", argv[1]);
     if (rc != 0) {
         fprintf(stderr, "setup failed: %d (%s)\n", rc, mooncake_strerror(rc));
         return 1;

@@ -109,6 +109,12 @@ typedef struct mc_env_ops {
      * when this call fails part-way (then the remaining ops complete with
      * the error). Returns MC_OK if all were accepted. */
     mc_status_t (*xfer_post)(mc_env_t *env, const mc_xfer_op_t *ops, size_t n);
+    /* Optional (may be NULL): the address peers must put in mc_xfer_op_t.peer
+     * to reach this node's registered memory, when it differs from the
+     * node's control address (hw: the transport's "host:data_port"). The
+     * store publishes it as its segments' transport endpoint. NULL op or
+     * NULL result: use the node's address. Valid while the env lives. */
+    const char *(*data_endpoint)(mc_env_t *env);
 
     /* --- randomness --- */
     uint64_t (*rand_u64)(mc_env_t *env);

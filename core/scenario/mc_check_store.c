@@ -380,6 +380,8 @@ static void scan_record(ck_t *c, const mc_trace_rec_t *r)
         uint32_t n = node_get(c, r->node);
         if (mc_trace_field(r->fields, "addr", buf, sizeof buf))
             mc_map_puts(&c->addr_ix, buf, (void *)(uintptr_t)(n + 1));
+        if (mc_trace_field(r->fields, "endpoint", buf, sizeof buf)) /* hw: host:data_port */
+            mc_map_puts(&c->addr_ix, buf, (void *)(uintptr_t)(n + 1));
     } else if (strcmp(ev, "master.start") == 0) {
         uint32_t n = node_get(c, r->node); /* may grow c->nodes */
         c->nodes[n].master = true;

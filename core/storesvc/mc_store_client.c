@@ -37,7 +37,7 @@ static void on_need_remount(void *ctx)
         .name = mc_slice_cstr(c->addr),
         .base = (uint64_t)(uintptr_t)c->segment,
         .size = c->cfg.segment_size,
-        .endpoint = mc_slice_cstr(c->addr),
+        .endpoint = mc_slice_cstr(c->endpoint),
         .protocol = mc_slice_cstr(c->cfg.protocol),
     };
     mc_store_req_t q = {
@@ -64,6 +64,9 @@ mc_status_t mc_store_client_init(mc_store_client_t *c, mc_env_t *env, const mc_s
     if (!c->cfg.protocol)
         c->cfg.protocol = "tcp";
     c->addr = mc_strdup(cfg->addr ? cfg->addr : env->node_name);
+    c->endpoint = env->ops->data_endpoint ? env->ops->data_endpoint(env) : NULL;
+    if (!c->endpoint)
+        c->endpoint = c->addr;
     mc_map_init(&c->ops);
     mc_map_init(&c->writes);
     mc_map_init(&c->xfers);
@@ -276,7 +279,7 @@ void mc_sc_xfer(mc_sc_op_t *op, uint8_t opcode, const char *endpoint, uint64_t r
     op->pending_xfers++;
     if (!op->guard)
         op->guard = mc_env_timer(c->env, c->cfg.xfer_timeout_ns, on_guard, op);
-    if (strcmp(endpoint, c->addr) == 0) {
+    if (strcmp(endpoint, c->endpoint) == 0) {
         /* Our own segment: plain memcpy, after checking the master's address
          * really lies inside it. Completion still comes from the loop. */
         local_copy_t *lc = mc_malloc(sizeof *lc);

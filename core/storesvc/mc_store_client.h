@@ -20,7 +20,8 @@ typedef struct mc_sc_result {
     uint8_t *data;       /* get: object bytes (owned by the client; valid during the callback) */
     size_t len;
     uint32_t replicas;   /* put: replicas written */
-    const char (*endpoints)[256]; /* put OK: the replicas' endpoints (segment names), valid during the callback */
+    const char (*endpoints)[256]; /* put/get_size OK: the replicas' transport endpoints, valid during the callback */
+    const char (*segments)[256];  /* ... and their segment names (the owners' local_hostname) */
     const mc_replica_desc_t *descs; /* get_size OK: the replica list (replicas entries, endpoints above;
                                        string fields NULL), valid during the callback */
 } mc_sc_result_t;
@@ -39,7 +40,8 @@ typedef struct mc_sc_config {
 typedef struct mc_store_client {
     mc_env_t *env;
     mc_sc_config_t cfg;
-    char *addr;                  /* own address = segment name = TE endpoint (owned) */
+    char *addr;                  /* own address = segment name (owned) */
+    const char *endpoint;        /* transport endpoint of our segment: env data_endpoint or addr */
     mc_member_agent_t agent;     /* owns the master channel */
     uint8_t *segment;            /* contributed memory */
     mc_uuid_t segment_id;

@@ -32,6 +32,7 @@ typedef struct mc_sc_op {
     /* get: replica candidates and lease */
     mc_store_rlist_t rl;
     char endpoints[MC_STORE_MAX_REPLICAS][256];
+    char segments[MC_STORE_MAX_REPLICAS][256];
     uint32_t next_replica;
     uint64_t lease_deadline_ns;
     /* put: the PutStart/UpsertStart config, kept while the write waits

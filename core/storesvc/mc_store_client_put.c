@@ -54,6 +54,7 @@ void mc_sc_put_xfers_done(mc_sc_op_t *op)
     if (ok) {
         op->res.replicas = op->nrep;
         op->res.endpoints = (const char (*)[256])op->endpoints;
+        op->res.segments = (const char (*)[256])op->segments;
     }
     mc_sc_rpc(op, &q, on_finish_reply);
 }
@@ -88,6 +89,7 @@ static void on_start_reply(void *arg, mc_status_t s, const mc_wire_hdr_t *hdr, m
             continue;
         }
         mc_sc_copy_endpoint(op->endpoints[i], l->endpoint[i]);
+        mc_sc_copy_endpoint(op->segments[i], l->segment[i]);
         mc_sc_xfer(op, MC_XFER_WRITE, op->endpoints[i], l->r[i].buffer_address);
     }
     mc_store_replicas_reply_free(&rep);
@@ -119,18 +121,16 @@ static void put_start(mc_sc_op_t *op)
 void mc_sc_put_next(mc_sc_op_t *op)
 {
     mc_store_client_t *c = op->c;
-    void **slot = NULL;
     bool inserted;
-    if (mc_map_get(&c->writes, op->key, op->klen) != op)
-        return; /* not the active write (cannot happen: queued ops never finish) */
+    /* only the active one finishes: queued ones have not started */
+    MC_ASSERT(mc_map_get(&c->writes, op->key, op->klen) == op);
     mc_sc_op_t *next = op->next_write;
     op->next_write = NULL;
     if (!next) {
         mc_map_del(&c->writes, op->key, op->klen);
         return;
     }
-    slot = mc_map_slot(&c->writes, op->key, op->klen, &inserted);
-    *slot = next;
+    *mc_map_slot(&c->writes, op->key, op->klen, &inserted) = next;
     put_start(next);
 }
 

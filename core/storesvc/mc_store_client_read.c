@@ -15,7 +15,7 @@
 
 static bool read_next(mc_sc_op_t *op)
 {
-    const char *self = op->c->addr;
+    const char *self = op->c->endpoint;
     /* order: local replicas, then the rest; next_replica counts attempts */
     uint32_t seen = 0;
     for (int pass = 0; pass < 2; pass++) {
@@ -74,6 +74,7 @@ static void on_list_reply(void *arg, mc_status_t s, const mc_wire_hdr_t *hdr, mc
     op->rl = rep.l[0];
     for (uint32_t i = 0; i < op->rl.n; i++) {
         mc_sc_copy_endpoint(op->endpoints[i], op->rl.endpoint[i]);
+        mc_sc_copy_endpoint(op->segments[i], op->rl.segment[i]);
         op->rl.endpoint[i] = op->rl.protocol[i] = op->rl.segment[i] = mc_slice(NULL, 0); /* frame is transient */
     }
     mc_store_replicas_reply_free(&rep);
@@ -83,6 +84,7 @@ static void on_list_reply(void *arg, mc_status_t s, const mc_wire_hdr_t *hdr, mc
         op->res.replicas = op->rl.n; /* the list too (C API get_replica_desc) */
         op->res.descs = op->rl.r;
         op->res.endpoints = (const char (*)[256])op->endpoints;
+        op->res.segments = (const char (*)[256])op->segments;
         mc_sc_op_finish(op, MC_OK);
         return;
     }

@@ -48,8 +48,8 @@ static void join_segs(const mc_sc_result_t *r, char *buf, size_t cap)
 {
     size_t off = 0;
     buf[0] = '\0';
-    for (uint32_t i = 0; r->endpoints && i < r->replicas && off < cap; i++)
-        off += (size_t)snprintf(buf + off, cap - off, "%s%s", i ? "," : "", r->endpoints[i]);
+    for (uint32_t i = 0; r->segments && i < r->replicas && off < cap; i++)
+        off += (size_t)snprintf(buf + off, cap - off, "%s%s", i ? "," : "", r->segments[i]);
     if (!buf[0])
         snprintf(buf, cap, "-");
 }
@@ -187,8 +187,10 @@ static void *sc_create(mc_env_t *env, mc_conf_t *conf, char *err, size_t errlen)
         return NULL;
     }
     mc_store_client_bind(&n->sc);
-    mc_env_tracef(env, "client.start", "client=%s segment=%llu addr=%s", env->node_name,
-                  (unsigned long long)cfg.segment_size, n->sc.addr);
+    /* addr and endpoint let history checkers map a put's segs= (replica
+     * endpoints) back to the owning node */
+    mc_env_tracef(env, "client.start", "client=%s segment=%llu addr=%s endpoint=%s", env->node_name,
+                  (unsigned long long)cfg.segment_size, n->sc.addr, n->sc.endpoint ? n->sc.endpoint : n->sc.addr);
     return n;
 }
 

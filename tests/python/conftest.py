@@ -134,7 +134,7 @@ def fresh_master(tmp_path):
 def make_store(master_addr, segment=64 << 20, local_buffer=64 << 20, hostname="127.0.0.1"):
     from mooncake.store import MooncakeDistributedStore
     s = MooncakeDistributedStore()
-    rc = s.setup(hostname, "P2PHANDSHAKE", segment, local_buffer, "tcp", "", master_addr)
+    rc = s.setup(hostname, "http://127.0.0.1:8080/metadata", segment, local_buffer, "tcp", "", master_addr)
     assert rc == 0, f"setup against {master_addr} failed: {rc}"
     return s
 

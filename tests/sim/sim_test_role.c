@@ -89,10 +89,19 @@ static mc_status_t command(void *node, const char *cmd, const mc_conf_t *args)
     return MC_INVALID_PARAMS;
 }
 
+static bool check(void *node, char *err, size_t errlen)
+{
+    echo_node_t *e = node;
+    if (e->broken)
+        snprintf(err, errlen, "broken on purpose");
+    return !e->broken;
+}
+
 const mc_role_t sim_test_echo_role = {
     .name = "test_echo",
     .help = "test role: peer=<addr> echo=0|1",
     .create = create,
     .destroy = destroy,
     .command = command,
+    .check = check,
 };

@@ -3,6 +3,7 @@
 #ifndef SIM_TEST_ROLE_H
 #define SIM_TEST_ROLE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "env/mc_role.h"
@@ -19,6 +20,7 @@ typedef struct echo_node {
     uint64_t last_msg_ns;
     uint64_t order[32]; /* timer args in firing order */
     int norder;
+    bool broken;        /* check() fails while set */
 } echo_node_t;
 
 extern const mc_role_t sim_test_echo_role;

@@ -511,6 +511,57 @@ START_TEST(test_xfer_blackhole)
 }
 END_TEST
 
+START_TEST(test_xfer_blackhole_fault)
+{
+    mc_sim_t *s = mk(3, 0);
+    int srv, cli;
+    pair(s, &srv, &cli);
+    mc_sim_run(s, SEC);
+    mc_env_t *es = mc_sim_node_env(s, srv), *ec = mc_sim_node_env(s, cli);
+    uint8_t rb[64] = {0}, lb[64] = {1};
+    es->ops->mem_register(es, rb, sizeof rb);
+    ec->ops->mem_register(ec, lb, sizeof lb);
+    mc_scn_fault_t on = {.kind = MC_FAULT_XFER_BLACKHOLE, .node = "c"};
+    mc_scn_fault_t off = {.kind = MC_FAULT_XFER_BLACKHOLE_OFF, .node = "c"};
+    mc_sim_fault_apply(s, &on);
+    mc_xfer_op_t op = {.opcode = MC_XFER_WRITE, .local = lb, .peer = "s:7000",
+                       .remote_addr = (uint64_t)(uintptr_t)rb, .len = 64, .tag = 1};
+    ec->ops->xfer_post(ec, &op, 1);
+    mc_sim_run(s, 10 * SEC);
+    ck_assert_int_eq(inst(s, cli)->xfers, 0); /* swallowed, bytes included */
+    ck_assert_uint_eq(rb[0], 0);
+    mc_sim_fault_apply(s, &off);
+    op.tag = 2;
+    ec->ops->xfer_post(ec, &op, 1);
+    mc_sim_run(s, 20 * SEC);
+    ck_assert_int_eq(inst(s, cli)->xfers, 1);
+    ck_assert_int_eq(inst(s, cli)->last_xfer_tag, 2);
+    ck_assert_uint_eq(rb[0], 1);
+    mc_sim_destroy(s);
+}
+END_TEST
+
+START_TEST(test_role_check)
+{
+    mc_sim_t *s = mk(3, 0);
+    int srv, cli;
+    char err[128] = "";
+    pair(s, &srv, &cli);
+    mc_sim_run(s, SEC);
+    ck_assert_uint_eq(mc_sim_check_roles(s, err, sizeof err), 0);
+    inst(s, cli)->broken = true;
+    ck_assert_uint_eq(mc_sim_check_roles(s, err, sizeof err), 1);
+    ck_assert_str_eq(err, "c: broken on purpose");
+    inst(s, srv)->broken = true;
+    ck_assert_uint_eq(mc_sim_check_roles(s, err, sizeof err), 2);
+    ck_assert_str_eq(err, "s: broken on purpose"); /* the first failing node */
+    mc_scn_fault_t crash = {.kind = MC_FAULT_CRASH, .node = "s"};
+    mc_sim_fault_apply(s, &crash);
+    ck_assert_uint_eq(mc_sim_check_roles(s, err, sizeof err), 1); /* down nodes are not checked */
+    mc_sim_destroy(s);
+}
+END_TEST
+
 /* ---- determinism ---- */
 
 static uint64_t run_hash(uint64_t seed)
@@ -574,6 +625,8 @@ int main(void)
     tcase_add_test(tc, test_restart);
     tcase_add_test(tc, test_dup);
     tcase_add_test(tc, test_xfer_blackhole);
+    tcase_add_test(tc, test_xfer_blackhole_fault);
+    tcase_add_test(tc, test_role_check);
     suite_add_tcase(su, tc);
     SRunner *sr = srunner_create(su);
     srunner_run_all(sr, CK_NORMAL);

@@ -242,6 +242,19 @@ START_TEST(test_owner_crash_and_expiry)
 }
 END_TEST
 
+START_TEST(test_owner_by_endpoint)
+{
+    /* hw: replicas are listed by transport endpoint (host:data_port) */
+    mc_trace_log_add(&lg, 0, "c4", "client.start", "client=c4 segment=1 addr=127.0.0.1:7004 endpoint=127.0.0.1:9004");
+    write_op("put", 10, 20, "c1", "k", 0x14, "OK", 0, "127.0.0.1:9004", "none");
+    add(25, "c4", "hw.node_crash", "why=SIGKILL");
+    get(30, 40, "c1", "k", 0, "OBJECT_NOT_FOUND"); /* its only owner died: fine */
+    write_op("put", 50, 60, "c1", "j", 0x15, "OK", 0, "c2:7000", "none");
+    get(70, 80, "c1", "j", 0, "OBJECT_NOT_FOUND"); /* c2 lives: lost */
+    expect_violations(1, "key j:");
+}
+END_TEST
+
 START_TEST(test_master_crash)
 {
     put(10, 20, "c1", "k", 0x12);
@@ -366,6 +379,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_lost_not_excused_by_failed_remove);
     tcase_add_test(tc, test_lost_excused_by_remove_all_and_upsert);
     tcase_add_test(tc, test_owner_crash_and_expiry);
+    tcase_add_test(tc, test_owner_by_endpoint);
     tcase_add_test(tc, test_master_crash);
     tcase_add_test(tc, test_eviction_option);
     tcase_add_test(tc, test_first_writer_wins);
