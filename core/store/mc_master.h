@@ -168,8 +168,9 @@ void mc_master_batch_put_revoke(mc_master_t *m, uint64_t now_ns, mc_uuid_t clien
  * addresses), C other size (old replicas parked, new ones allocated).
  * Extra errors: OBJECT_HAS_REPLICATION_TASK, OBJECT_REPLICA_BUSY.
  * Difference: a same-size upsert of an object under an active read lease
- * takes path C (fresh buffers; old ones parked until the lease ends) so
- * readers are never torn; upstream overwrites in place. */
+ * takes path C (fresh buffers; old ones parked until the lease ends, not
+ * for the release timeout) so readers are never torn; upstream overwrites
+ * in place. */
 mc_status_t mc_master_upsert_start(mc_master_t *m, uint64_t now_ns, mc_uuid_t client, mc_slice_t key, uint64_t size,
                                    const mc_replicate_config_t *cfg, mc_replica_list_t *out);
 /* UpsertEnd == PutEnd, UpsertRevoke == PutRevoke (revoke of a case-B upsert

@@ -49,9 +49,15 @@ static mc_status_t replace(mc_master_t *m, uint64_t now_ns, mc_uuid_t client, mc
         return st;
     }
     mc_free(gid);
-    /* A slow reader may still copy the old bytes, a preempted writer write
-     * them: park until both are surely done. */
-    uint64_t deadline = now_ns + MC_MS(m->cfg.put_start_release_timeout_ms);
+    /* A slow reader may still copy the old bytes: park them at least until
+     * its lease ends. Every replica left here is COMPLETE (a preempted
+     * write's buffers were parked on their own), so no writer targets
+     * them. A size change (upstream's case C) keeps upstream's parking for
+     * the release timeout; a same-size upsert that only came here because
+     * of a read lease (our deviation) needs just the lease: parking it for
+     * the release timeout let steady upserts of a hot key fill the pool,
+     * and eviction then dropped the live key (store-upsert-readers). */
+    uint64_t deadline = size == o->size ? now_ns : now_ns + MC_MS(m->cfg.put_start_release_timeout_ms);
     if (o->lease_timeout > deadline)
         deadline = o->lease_timeout;
     uint64_t set = mc_m_park_set(m);

@@ -110,6 +110,15 @@ START_TEST(upsert_same_size_under_lease_uses_new_buffers)
     ck_assert_uint_ne(l.r[0].buffer_address, r.r[0].buffer_address);
     ck_assert_uint_eq(fx_stats().parked_buffers, 1);
     ck_assert_int_eq(mc_master_put_end(M, NOW, U(2), K("k"), MC_REPLICA_TYPE_ALL, NULL), MC_OK);
+    /* Parked only while the reader's lease lasts (not the 600 s release
+     * timeout: steady upserts of a hot key would fill the pool). */
+    NOW += CFG.default_kv_lease_ttl_ms * MS - 1;
+    mc_master_sweep(M, NOW);
+    ck_assert_uint_eq(fx_stats().parked_buffers, 1);
+    NOW += 2;
+    mc_master_sweep(M, NOW);
+    ck_assert_uint_eq(fx_stats().parked_buffers, 0);
+    ck_assert_uint_eq(fx_stats().allocated_bytes, 100);
 }
 END_TEST
 
