@@ -392,6 +392,12 @@ static int run_seed_once(uint64_t seed, const mc_swarm_opts_t *o, FILE *out, mc_
     swarm_plan_t plan;
     swarm_generate(seed, o->max_clients, &scn, &plan);
     print_plan(out, &scn, &plan);
+    return mc_swarm_run_generated(&scn, seed, o, out, swarm_check, &plan, res);
+}
+
+int mc_swarm_run_generated(mc_scenario_t *scn, uint64_t seed, const mc_swarm_opts_t *o, FILE *out,
+                           mc_sim_check_fn check, void *check_ctx, mc_sim_run_result_t *res)
+{
     mc_sim_run_opts_t ro;
     mc_sim_run_opts_init(&ro);
     ro.seed_set = true;
@@ -400,10 +406,10 @@ static int run_seed_once(uint64_t seed, const mc_swarm_opts_t *o, FILE *out, mc_
     ro.verbose = o->verbose;
     ro.log_level = o->log_level;
     ro.trace_out = o->trace_out;
-    ro.check = swarm_check;
-    ro.check_ctx = &plan;
-    int rc = mc_sim_run_scenario(&scn, &ro, res);
-    mc_scenario_free(&scn);
+    ro.check = check;
+    ro.check_ctx = check_ctx;
+    int rc = mc_sim_run_scenario(scn, &ro, res);
+    mc_scenario_free(scn);
     return rc;
 }
 

@@ -28,6 +28,10 @@ void mc_swarm_opts_init(mc_swarm_opts_t *o);
 /* One seed in this process (replay). Returns the exit code. */
 int mc_swarm_run_seed(uint64_t seed, const mc_swarm_opts_t *o, FILE *out, mc_sim_run_result_t *res);
 /* One store-workload seed in this process (sim_swarm_store.c). */
+/* Run a generated scenario for seed with the swarm's options and a
+ * workload-specific checker; frees scn. */
+int mc_swarm_run_generated(mc_scenario_t *scn, uint64_t seed, const mc_swarm_opts_t *o, FILE *out,
+                           mc_sim_check_fn check, void *check_ctx, mc_sim_run_result_t *res);
 int mc_swarm_store_run_seed(uint64_t seed, const mc_swarm_opts_t *o, FILE *out, mc_sim_run_result_t *res);
 /* Seeds [from, to] in forked children, `jobs` at a time; prints failing
  * seeds and a summary. Returns the worst exit code (crash > safety >

@@ -411,17 +411,5 @@ int mc_swarm_store_run_seed(uint64_t seed, const mc_swarm_opts_t *o, FILE *out, 
     store_plan_t plan;
     store_generate(seed, o->max_clients, &scn, &plan);
     print_plan(out, &scn, &plan);
-    mc_sim_run_opts_t ro;
-    mc_sim_run_opts_init(&ro);
-    ro.seed_set = true;
-    ro.seed = seed;
-    ro.out = out;
-    ro.verbose = o->verbose;
-    ro.log_level = o->log_level;
-    ro.trace_out = o->trace_out;
-    ro.check = store_check;
-    ro.check_ctx = &plan;
-    int rc = mc_sim_run_scenario(&scn, &ro, res);
-    mc_scenario_free(&scn);
-    return rc;
+    return mc_swarm_run_generated(&scn, seed, o, out, store_check, &plan, res);
 }
