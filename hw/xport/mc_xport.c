@@ -51,47 +51,80 @@ void mc_xport_logf(mc_xport_t *x, int level, const char *fmt, ...)
         fprintf(stderr, "xport[%s]: %s\n", x->desc, msg);
 }
 
-typedef struct mc_xport_thread_arg {
+/* One worker thread; lives on x->threads until joined. */
+typedef struct mc_xport_thread {
+    struct mc_xport_thread *next;
+    pthread_t t;
+    bool done; /* fn returned; joining will not block for long */
     mc_xport_t *x;
     void *(*fn)(void *);
     void *arg;
-} mc_xport_thread_arg_t;
+} mc_xport_thread_t;
 
 static void *mc_xport_thread_main(void *p)
 {
-    mc_xport_thread_arg_t a = *(mc_xport_thread_arg_t *)p;
-    free(p);
-    a.fn(a.arg);
-    pthread_mutex_lock(&a.x->th_mu);
-    a.x->th_count--;
-    pthread_cond_broadcast(&a.x->th_cv);
-    pthread_mutex_unlock(&a.x->th_mu);
+    mc_xport_thread_t *th = p;
+    th->fn(th->arg);
+    mc_xport_t *x = th->x;
+    pthread_mutex_lock(&x->th_mu);
+    th->done = true;
+    x->th_count--;
+    pthread_cond_broadcast(&x->th_cv);
+    pthread_mutex_unlock(&x->th_mu);
     return NULL;
+}
+
+/* Join threads whose work is over. Call with th_mu held; joins outside it. */
+static mc_xport_thread_t *take_done(mc_xport_t *x, bool all)
+{
+    mc_xport_thread_t *out = NULL, **pp = &x->threads;
+    while (*pp) {
+        mc_xport_thread_t *th = *pp;
+        if (all || th->done) {
+            *pp = th->next;
+            th->next = out;
+            out = th;
+        } else {
+            pp = &th->next;
+        }
+    }
+    return out;
+}
+
+static void join_list(mc_xport_thread_t *list)
+{
+    while (list) {
+        mc_xport_thread_t *next = list->next;
+        pthread_join(list->t, NULL);
+        free(list);
+        list = next;
+    }
 }
 
 int mc_xport_thread_start(mc_xport_t *x, void *(*fn)(void *), void *arg)
 {
-    mc_xport_thread_arg_t *a = malloc(sizeof *a);
-    if (!a)
+    mc_xport_thread_t *th = calloc(1, sizeof *th);
+    if (!th)
         return -1;
-    a->x = x;
-    a->fn = fn;
-    a->arg = arg;
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    th->x = x;
+    th->fn = fn;
+    th->arg = arg;
     pthread_mutex_lock(&x->th_mu);
+    mc_xport_thread_t *reap = take_done(x, false);
     x->th_count++;
-    pthread_mutex_unlock(&x->th_mu);
-    pthread_t t;
-    int rc = pthread_create(&t, &attr, mc_xport_thread_main, a);
-    pthread_attr_destroy(&attr);
-    if (rc != 0) {
-        free(a);
-        pthread_mutex_lock(&x->th_mu);
+    /* Created under the lock so th->t is set before anyone can join it. */
+    int rc = pthread_create(&th->t, NULL, mc_xport_thread_main, th);
+    if (rc == 0) {
+        th->next = x->threads;
+        x->threads = th;
+    } else {
         x->th_count--;
         pthread_cond_broadcast(&x->th_cv);
-        pthread_mutex_unlock(&x->th_mu);
+    }
+    pthread_mutex_unlock(&x->th_mu);
+    join_list(reap);
+    if (rc != 0) {
+        free(th);
         mc_xport_logf(x, MC_LOG_ERROR, "pthread_create: %s", strerror(rc));
         return -1;
     }
@@ -103,7 +136,9 @@ void mc_xport_thread_join_all(mc_xport_t *x)
     pthread_mutex_lock(&x->th_mu);
     while (x->th_count)
         pthread_cond_wait(&x->th_cv, &x->th_mu);
+    mc_xport_thread_t *all = take_done(x, true);
     pthread_mutex_unlock(&x->th_mu);
+    join_list(all);
 }
 
 /* -------------------------------------------------------- completions --- */

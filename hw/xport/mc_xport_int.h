@@ -80,6 +80,10 @@ struct mc_xport {
     pthread_mutex_t th_mu;
     pthread_cond_t th_cv;
     unsigned th_count;
+    /* Joinable worker threads (guarded by th_mu): detached threads could
+     * still be exiting after destroy returned. Finished ones are reaped
+     * when the next thread starts, the rest joined by join_all. */
+    struct mc_xport_thread *threads;
 
     struct mc_xport_shared *shared; /* mc_xport_alloc_shared table */
 
