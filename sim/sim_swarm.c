@@ -129,12 +129,7 @@ static void swarm_generate(uint64_t seed, uint32_t max_clients, mc_scenario_t *s
     p->nclients = 1 + (uint32_t)mc_rng_below(&r, max_clients);
     p->ttl_ns = rnd_range(&r, 2000, 10000) * MS;
 
-    snprintf(buf, sizeof buf, "swarm-%llu", (unsigned long long)seed);
-    s->name = mc_strdup(buf);
-    s->description = mc_strdup("generated membership cluster and fault schedule");
-    snprintf(buf, sizeof buf, "swarm:seed=%llu", (unsigned long long)seed);
-    s->file = mc_strdup(buf);
-    s->seed = seed;
+    mc_swarm_scn_identity(s, "", "", seed, "generated membership cluster and fault schedule");
 
     /* network: sub-interval latency, some seeds lossy/duplicating/reordering */
     s->net.latency_ns = rnd_range(&r, 50, 20000) * 1000;
@@ -381,6 +376,17 @@ static void print_plan(FILE *out, const mc_scenario_t *s, const swarm_plan_t *p)
             fprintf(out, " step=%.3fs", (double)f->step_ns / 1e9);
         fputc('\n', out);
     }
+}
+
+void mc_swarm_scn_identity(mc_scenario_t *s, const char *prefix, const char *tag, uint64_t seed, const char *desc)
+{
+    char buf[96];
+    snprintf(buf, sizeof buf, "%sswarm-%llu", prefix, (unsigned long long)seed);
+    s->name = mc_strdup(buf);
+    s->description = mc_strdup(desc);
+    snprintf(buf, sizeof buf, "swarm:%sseed=%llu", tag, (unsigned long long)seed);
+    s->file = mc_strdup(buf);
+    s->seed = seed;
 }
 
 /* Run one seed in this process. */

@@ -28,6 +28,9 @@ void mc_swarm_opts_init(mc_swarm_opts_t *o);
 /* One seed in this process (replay). Returns the exit code. */
 int mc_swarm_run_seed(uint64_t seed, const mc_swarm_opts_t *o, FILE *out, mc_sim_run_result_t *res);
 /* One store-workload seed in this process (sim_swarm_store.c). */
+/* Name a generated scenario: "<prefix>swarm-<seed>", file label
+ * "swarm:<tag>seed=<seed>" (tag "" or "store:"), seed and description. */
+void mc_swarm_scn_identity(mc_scenario_t *s, const char *prefix, const char *tag, uint64_t seed, const char *desc);
 /* Run a generated scenario for seed with the swarm's options and a
  * workload-specific checker; frees scn. */
 int mc_swarm_run_generated(mc_scenario_t *scn, uint64_t seed, const mc_swarm_opts_t *o, FILE *out,

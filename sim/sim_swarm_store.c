@@ -258,7 +258,6 @@ static void store_generate(uint64_t seed, uint32_t max_clients, mc_scenario_t *s
 {
     mc_rng_t r;
     size_t fcap = 0, ccap = 0;
-    char buf[128];
     mc_rng_seed(&r, mc_rng_mix(seed ^ 0x73746f7265ULL));
     memset(s, 0, sizeof *s);
     memset(p, 0, sizeof *p);
@@ -274,12 +273,7 @@ static void store_generate(uint64_t seed, uint32_t max_clients, mc_scenario_t *s
     p->verify_ns = p->calm_ns + settle;
     s->duration_ns = p->verify_ns + 3 * SEC;
 
-    snprintf(buf, sizeof buf, "store-swarm-%llu", (unsigned long long)seed);
-    s->name = mc_strdup(buf);
-    s->description = mc_strdup("generated store cluster, workload and fault schedule");
-    snprintf(buf, sizeof buf, "swarm:store:seed=%llu", (unsigned long long)seed);
-    s->file = mc_strdup(buf);
-    s->seed = seed;
+    mc_swarm_scn_identity(s, "store-", "store:", seed, "generated store cluster, workload and fault schedule");
     s->net.latency_ns = mc_rng_range(&r, 20, 2000) * 1000;
     s->net.jitter_ns = mc_rng_chance(&r, 0.6) ? mc_rng_range(&r, 0, 500) * 1000 : 0;
     s->net.bandwidth_bps = mc_rng_range(&r, 1, 100) * 1000000000ULL;
