@@ -9,6 +9,8 @@ extern const mc_role_t mc_role_store_master;
 extern const mc_role_t mc_role_store_client;
 extern const mc_role_t mc_role_te;
 extern const mc_role_t mc_role_te_meta;
+extern const mc_role_t mc_role_ep_coord;
+extern const mc_role_t mc_role_ep_rank;
 
 static const mc_role_t *const roles[] = {
     &mc_role_member_master,
@@ -17,6 +19,8 @@ static const mc_role_t *const roles[] = {
     &mc_role_store_client,
     &mc_role_te,
     &mc_role_te_meta,
+    &mc_role_ep_coord,
+    &mc_role_ep_rank,
     NULL,
 };
 

@@ -1,7 +1,8 @@
 /* The hw runner's event loop: boots nodes, applies faults with real
- * signals, feeds workload commands to node stdin, collects @trace lines
- * and forwards logs, notices unexpected deaths, stops everything at the
- * end. See mc_hwrun.h. */
+ * signals (in namespace mode also nftables cuts and links set down),
+ * feeds workload commands to node stdin, collects @trace lines and
+ * forwards logs, notices unexpected deaths, stops everything at the end.
+ * See mc_hwrun.h. */
 #include <errno.h>
 #include <stdarg.h>
 #include <signal.h>
@@ -17,6 +18,7 @@
 #include "mc_hwrun.h"
 #include "mc_linebuf.h"
 #include "mc_loop.h"
+#include "mc_netns.h"
 #include "mc_node_run.h"
 
 #define MC_HWRUN_LINE_MAX (64u << 10)
@@ -236,7 +238,8 @@ static bool mc_hwrun_boot(mc_hwrun_node_t *n)
 
     char err[256];
     int in_fd = -1, out_fd = -1, err_fd = -1;
-    pid_t pid = mc_hwrun_spawn(argv, &in_fd, &out_fd, &err_fd, err, sizeof err);
+    int netns_fd = r->cfg->netns ? mc_netns_fd(r->cfg->netns, n->idx) : -1;
+    pid_t pid = mc_hwrun_spawn(argv, netns_fd, &in_fd, &out_fd, &err_fd, err, sizeof err);
     for (size_t i = 0; i < sn->conf.n; i++)
         mc_free(owned[i]);
     mc_free(owned);
@@ -360,6 +363,45 @@ static void mc_hwrun_kill(mc_hwrun_node_t *n, const char *why)
     n->paused = false;
 }
 
+/* A partition in namespace mode: for every cut a -> b, b drops frames
+ * from a (nftables in b's namespace), so one-way cuts are exact. */
+static void mc_hwrun_partition(mc_hwrun_t *r, const mc_scn_fault_t *f)
+{
+    const mc_scenario_t *s = r->cfg->s;
+    size_t n = s->nnodes;
+    bool *side_a = mc_calloc(n, sizeof *side_a), *side_b = mc_calloc(n, sizeof *side_b);
+    bool *cut = mc_calloc(n * n, sizeof *cut); /* cut[from * n + to] */
+    char t[32], now[32], err[600];
+    mc_hwrun_t_str(f->at_ns, t, sizeof t);
+    for (size_t i = 0; i < f->nnodes; i++)
+        side_a[mc_hwrun_node_find(r, f->nodes[i])->idx] = true;
+    for (size_t i = 0; i < f->npeers; i++)
+        side_b[mc_hwrun_node_find(r, f->peers[i])->idx] = true;
+    for (size_t i = 0; f->npeers == 0 && i < n; i++)
+        side_b[i] = !side_a[i]; /* no peers: everyone else */
+    size_t ncuts = 0;
+    for (size_t a = 0; a < n; a++) {
+        for (size_t b = 0; b < n; b++) {
+            if (!side_a[a] || !side_b[b])
+                continue;
+            cut[a * n + b] = true; /* nodes -> peers */
+            if (!f->oneway)
+                cut[b * n + a] = true;
+            ncuts += f->oneway ? 1 : 2;
+        }
+    }
+    if (mc_netns_cut(r->cfg->netns, cut, err, sizeof err) < 0) {
+        printf("hwrun: %s fault partition: %s\n", t, err);
+        mc_hwrun_skip(r, f, "nftables rule failed (see above); the cut is incomplete");
+    } else {
+        printf("hwrun: %s fault partition: %zu directed link(s) cut%s (in effect at %s)\n", t, ncuts,
+               f->oneway ? ", one-way" : "", mc_hwrun_t_str(mc_hwrun_now(r), now, sizeof now));
+    }
+    mc_free(side_a);
+    mc_free(side_b);
+    mc_free(cut);
+}
+
 static void mc_hwrun_fault_timer(void *arg)
 {
     mc_hwrun_fault_t *hf = arg;
@@ -371,9 +413,12 @@ static void mc_hwrun_fault_timer(void *arg)
     mc_hwrun_t_str(f->at_ns, t, sizeof t);
     mc_hwrun_node_t *n = mc_hwrun_node_find(r, f->node);
     const char *kind = mc_fault_kind_name(f->kind);
+    bool net_fault = f->kind == MC_FAULT_PARTITION || f->kind == MC_FAULT_HEAL || f->kind == MC_FAULT_NIC_DOWN ||
+                     f->kind == MC_FAULT_NIC_UP;
     if (f->kind == MC_FAULT_CRASH || f->kind == MC_FAULT_RESTART || f->kind == MC_FAULT_PAUSE ||
-        f->kind == MC_FAULT_RESUME) /* the ones made real below */
+        f->kind == MC_FAULT_RESUME || (net_fault && r->cfg->netns)) /* the ones made real below */
         mc_hwrun_event(r, "-", "hw.fault", "kind=%s node=%s", kind, f->node ? f->node : "-");
+    char err[600];
     switch (f->kind) {
     case MC_FAULT_CRASH:
     case MC_FAULT_PAUSE:
@@ -416,18 +461,44 @@ static void mc_hwrun_fault_timer(void *arg)
         return;
     case MC_FAULT_PARTITION:
     case MC_FAULT_HEAL:
-        mc_hwrun_skip(r, f, "cutting links needs network namespaces; not done on loopback");
+        if (!r->cfg->netns) {
+            mc_hwrun_skip(r, f, "cutting links needs network namespaces (--netns); not done on loopback");
+            return;
+        }
+        if (f->kind == MC_FAULT_PARTITION) {
+            mc_hwrun_partition(r, f);
+        } else if (mc_netns_heal(r->cfg->netns, err, sizeof err) < 0) {
+            printf("hwrun: %s fault heal: %s\n", t, err);
+            mc_hwrun_skip(r, f, "removing nftables rules failed (see above)");
+        } else {
+            char now[32];
+            printf("hwrun: %s fault heal: every cut removed (at %s)\n", t,
+                   mc_hwrun_t_str(mc_hwrun_now(r), now, sizeof now));
+        }
         return;
     case MC_FAULT_NIC_DOWN:
     case MC_FAULT_NIC_UP:
-        mc_hwrun_skip(r, f, "nodes share the loopback interface; no per-node NIC to take down");
+        if (!r->cfg->netns) {
+            mc_hwrun_skip(r, f, "nodes share the loopback interface; no per-node NIC to take down (--netns)");
+            return;
+        }
+        if (!n || mc_netns_nic_set(r->cfg->netns, n->idx, f->nic, f->kind == MC_FAULT_NIC_UP, err, sizeof err) < 0) {
+            printf("hwrun: %s fault %s %s nic %u: %s\n", t, kind, f->node ? f->node : "?", f->nic,
+                   n ? err : "unknown node");
+            mc_hwrun_skip(r, f, "ip link set failed (see above)");
+            return;
+        }
+        char now[32];
+        printf("hwrun: %s fault %s %s: eth%u %s in %s (at %s)\n", t, kind, n->scn->name, f->nic,
+               f->kind == MC_FAULT_NIC_UP ? "up" : "down", mc_netns_name(r->cfg->netns, n->idx),
+               mc_hwrun_t_str(mc_hwrun_now(r), now, sizeof now));
         return;
     case MC_FAULT_CLOCK_DRIFT:
     case MC_FAULT_CLOCK_STEP:
         mc_hwrun_skip(r, f, "CLOCK_MONOTONIC cannot be skewed per process");
         return;
     case MC_FAULT_NET:
-        mc_hwrun_skip(r, f, "the loopback network model cannot be changed (latency/loss/...)");
+        mc_hwrun_skip(r, f, "no netem here: latency/bandwidth/loss/dup/reorder of real links cannot be changed");
         return;
     default:
         mc_hwrun_skip(r, f, "unknown fault kind");
@@ -515,7 +586,10 @@ static void mc_hwrun_child_exit(mc_hwrun_t *r, pid_t pid, int st)
                  WCOREDUMP(st) ? " (core dumped)" : "");
     else
         snprintf(how, sizeof how, "exit status %d", WEXITSTATUS(st));
-    bool clean_stop = r->phase == MC_HWRUN_STOPPING && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+    /* Stopping: exit 0, or killed by our SIGTERM before the node had set
+     * up its handler (still starting: a stop interrupting the run early). */
+    bool clean_stop = r->phase == MC_HWRUN_STOPPING && ((WIFEXITED(st) && WEXITSTATUS(st) == 0) ||
+                                                         (WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM));
     if (p->expect_exit || clean_stop) {
         if (r->cfg->verbose > 0)
             printf("hwrun: %s %s (pid %d) exited: %s\n", t, p->node->scn->name, (int)pid, how);
@@ -578,6 +652,7 @@ int mc_hwrun_drive(const mc_hwrun_cfg_t *cfg, mc_hwrun_result_t *res)
     sigaddset(&mask, SIGCHLD);
     sigaddset(&mask, SIGINT);
     sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGHUP);
     sigprocmask(SIG_BLOCK, &mask, &old);
     signal(SIGPIPE, SIG_IGN);
     r.sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
@@ -597,7 +672,7 @@ int mc_hwrun_drive(const mc_hwrun_cfg_t *cfg, mc_hwrun_result_t *res)
     }
     if (s->net.loss > 0 || s->net.dup > 0 || s->net.reorder > 0) {
         mc_scn_fault_t base = {.at_ns = 0, .kind = MC_FAULT_NET};
-        mc_hwrun_skip(&r, &base, "the scenario's loss/dup/reorder cannot be made real on loopback");
+        mc_hwrun_skip(&r, &base, "the scenario's loss/dup/reorder need netem, which this runner does not use");
     }
     for (size_t i = 0; i < s->nfaults; i++) {
         r.faults[i] = (mc_hwrun_fault_t){.run = &r, .f = &s->faults[i]};

@@ -1,8 +1,10 @@
 /* mooncake_hwrun: run a scenario file (the same one mooncake_sim takes)
- * as real mooncake_node processes on loopback, with faults made real by
- * signals, then check the scenario's expectations against the merged
- * trace. Exit codes match mooncake_sim (see mc_hwrun.h). */
+ * as real mooncake_node processes, on loopback or each in its own network
+ * namespace (mc_netns.h), with faults made real by signals, nftables and
+ * links set down, then check the scenario's expectations against the
+ * merged trace. Exit codes match mooncake_sim (see mc_hwrun.h). */
 #include <errno.h>
+#include <signal.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -16,26 +18,34 @@
 #include "mc_addr.h"
 #include "mc_flags.h"
 #include "mc_hwrun.h"
+#include "mc_netns.h"
 
 static void mc_hwrun_usage(FILE *out)
 {
     fprintf(out,
             "Usage: mooncake_hwrun SCENARIO [options]\n"
-            "Run a scenario file as real processes on 127.0.0.1: one mooncake_node per\n"
-            "node, faults as signals (crash=SIGKILL, restart=spawn, pause=SIGSTOP,\n"
-            "resume=SIGCONT); faults that cannot be made real on loopback (partition,\n"
-            "heal, nic_down/up, clock_drift/step, net) are skipped with a 'skip:' line and\n"
-            "expectations whose window reaches past a skipped fault are reported as skipped.\n\n"
+            "Run a scenario file as real processes: one mooncake_node per node, faults as\n"
+            "signals (crash=SIGKILL, restart=spawn, pause=SIGSTOP, resume=SIGCONT).\n"
+            "Loopback mode: every node on 127.0.0.1. Namespace mode: every node in its own\n"
+            "network namespace (10.x addresses, veth links to a bridge), partition/heal as\n"
+            "nftables drops, nic_down/up as 'ip link set dev ethN down/up'; used when the\n"
+            "scenario has such faults and namespaces work here (root, ip, nft), or forced.\n"
+            "Faults that cannot be made real (clock_drift/step, net, xfer_blackhole, and the\n"
+            "network faults on loopback) are skipped with a 'skip:' line and expectations\n"
+            "whose window reaches past a skipped fault are reported as skipped.\n\n"
             "  --seed N        run seed (default: the scenario's); node seeds derive from it\n"
             "  --keep-going    after a node dies unexpectedly, run to the end anyway\n"
             "  --trace FILE    write every @trace line received to FILE\n"
             "  --node-bin P    mooncake_node to run (default: next to this binary)\n"
             "  --quiet         do not forward node logs (stderr)\n"
+            "  --netns         namespace mode even without network faults; exit 77 if\n"
+            "                  namespaces cannot be used here (not root, no ip/nft)\n"
+            "  --no-netns      loopback mode even with network faults (they are skipped)\n"
             "  -v, -vv         more output; passed on to the nodes\n"
             "  --help          this text\n\n"
             "Exit: 0 pass, 64 usage, 65 bad scenario file, 70 crash (a node died without\n"
             "an injected fault, or the run could not start), 71 correctness failure,\n"
-            "72 liveness failure.\n");
+            "72 liveness failure, 77 --netns not possible here, 130 interrupted.\n");
 }
 
 static char *mc_hwrun_read_file(const char *path, size_t *len, char *err, size_t errlen)
@@ -96,6 +106,43 @@ static bool mc_hwrun_ports(size_t n, char **addrs)
     return ok;
 }
 
+/* Does the scenario have faults that only namespace mode makes real? */
+static bool mc_hwrun_wants_netns(const mc_scenario_t *s)
+{
+    for (size_t i = 0; i < s->nfaults; i++) {
+        mc_fault_kind_t k = s->faults[i].kind;
+        if (k == MC_FAULT_PARTITION || k == MC_FAULT_HEAL || k == MC_FAULT_NIC_DOWN || k == MC_FAULT_NIC_UP)
+            return true;
+    }
+    return false;
+}
+
+/* Every node in its own namespace, listening on MC_HWRUN_NETNS_PORT of
+ * its first NIC's address. */
+#define MC_HWRUN_NETNS_PORT 7000
+
+static mc_netns_t *mc_hwrun_netns_up(const mc_scenario_t *s, char **addrs)
+{
+    const char **names = mc_calloc(s->nnodes, sizeof *names);
+    uint32_t *nics = mc_calloc(s->nnodes, sizeof *nics);
+    char err[1024];
+    for (size_t i = 0; i < s->nnodes; i++) {
+        names[i] = s->nodes[i].name;
+        nics[i] = s->nodes[i].nics;
+    }
+    mc_netns_reap_stale();
+    mc_netns_t *ns = mc_netns_create(s->nnodes, names, nics, err, sizeof err);
+    if (!ns)
+        fprintf(stderr, "hwrun: namespace mode: %s\n", err);
+    for (size_t i = 0; ns && i < s->nnodes; i++) {
+        addrs[i] = mc_malloc(MC_ADDR_STRLEN);
+        snprintf(addrs[i], MC_ADDR_STRLEN, "%s:%d", mc_netns_host(ns, i, 0), MC_HWRUN_NETNS_PORT);
+    }
+    mc_free(names);
+    mc_free(nics);
+    return ns;
+}
+
 typedef struct mc_hwrun_addrs {
     const mc_scenario_t *s;
     char **addrs;
@@ -130,6 +177,13 @@ int main(int argc, char **argv)
     int rc = MC_HWRUN_EXIT_USAGE;
     const char *file = NULL, *trace_path = NULL, *node_bin = NULL, *v = NULL;
     bool have_seed = false;
+    int netns_mode = -1; /* -1 auto, 0 --no-netns, 1 --netns */
+    mc_netns_t *netns = NULL;
+    sigset_t stop_sigs;
+    sigemptyset(&stop_sigs);
+    sigaddset(&stop_sigs, SIGINT);
+    sigaddset(&stop_sigs, SIGTERM);
+    sigaddset(&stop_sigs, SIGHUP);
     uint64_t seed = 0;
     mc_hwrun_cfg_t cfg;
     memset(&cfg, 0, sizeof cfg);
@@ -167,6 +221,10 @@ int main(int argc, char **argv)
             cfg.quiet = true;
         } else if (mc_flags_value(&f, "trace", &v)) {
             trace_path = v;
+        } else if (mc_flags_bool(&f, "netns")) {
+            netns_mode = 1;
+        } else if (mc_flags_bool(&f, "no-netns")) {
+            netns_mode = 0;
         } else if (mc_flags_value(&f, "node-bin", &v)) {
             node_bin = v;
         } else if (a[0] != '-' && !file) {
@@ -207,11 +265,41 @@ int main(int argc, char **argv)
         }
     }
 
-    /* ---- the world: ports, binary ---- */
+    /* ---- the world: namespaces or loopback ports, binary ---- */
     rc = MC_HWRUN_EXIT_CRASH;
     addrs = mc_calloc(s.nnodes ? s.nnodes : 1, sizeof *addrs);
-    if (!mc_hwrun_ports(s.nnodes, addrs))
-        goto cleanup;
+    if (netns_mode == 1 || (netns_mode < 0 && mc_hwrun_wants_netns(&s))) {
+        char why[256];
+        if (!mc_netns_available(why, sizeof why)) {
+            printf("hwrun: namespace mode not possible: %s\n", why);
+            if (netns_mode == 1) {
+                printf("hwrun: SKIP %s (--netns)\n", s.name);
+                rc = MC_HWRUN_EXIT_SKIP;
+                goto cleanup;
+            }
+            printf("hwrun: running on loopback; partition/heal/nic faults will be skipped\n");
+        } else {
+            /* A ^C now must not kill us before the namespaces are gone:
+             * the drive loop takes these signals from its signalfd. */
+            sigprocmask(SIG_BLOCK, &stop_sigs, NULL);
+            netns = mc_hwrun_netns_up(&s, addrs);
+            if (!netns) {
+                if (netns_mode == 1)
+                    goto cleanup;
+                printf("hwrun: namespace mode failed; running on loopback, network faults will be skipped\n");
+            }
+        }
+    } else if (netns_mode == 0 && mc_hwrun_wants_netns(&s)) {
+        printf("hwrun: --no-netns: running on loopback; partition/heal/nic faults will be skipped\n");
+    }
+    if (!netns) {
+        for (size_t i = 0; i < s.nnodes; i++) {
+            mc_free(addrs[i]);
+            addrs[i] = NULL;
+        }
+        if (!mc_hwrun_ports(s.nnodes, addrs))
+            goto cleanup;
+    }
     mc_hwrun_addrs_t actx = {&s, addrs};
     if (mc_scenario_resolve(&s, mc_hwrun_addr_of, &actx, err, sizeof err) != MC_OK) {
         fprintf(stderr, "mooncake_hwrun: %s\n", err);
@@ -240,6 +328,7 @@ int main(int argc, char **argv)
     cfg.s = &s;
     cfg.addrs = (const char *const *)addrs;
     cfg.node_bin = node_bin;
+    cfg.netns = netns;
     cfg.seed = have_seed ? seed : s.seed;
 
     char d[32];
@@ -247,7 +336,8 @@ int main(int argc, char **argv)
            s.name, file, (unsigned long long)cfg.seed, mc_duration_fmt(s.duration_ns, d, sizeof d), s.nnodes,
            s.nfaults, s.ncmds, s.nexpects);
     for (size_t i = 0; i < s.nnodes; i++)
-        printf("hwrun: node %s role %s addr %s\n", s.nodes[i].name, s.nodes[i].role, addrs[i]);
+        printf("hwrun: node %s role %s addr %s%s%s\n", s.nodes[i].name, s.nodes[i].role, addrs[i],
+               netns ? " netns " : "", netns ? mc_netns_name(netns, i) : "");
 
     /* ---- run ---- */
     if (mc_hwrun_drive(&cfg, &res) < 0)
@@ -300,6 +390,15 @@ int main(int argc, char **argv)
            res.log.n, (unsigned long long)cfg.seed, rc);
 
 cleanup:
+    if (netns) {
+        mc_netns_destroy(netns);
+        /* A stop signal that came while we could not act on it. */
+        sigset_t pending;
+        sigpending(&pending);
+        if ((sigismember(&pending, SIGINT) || sigismember(&pending, SIGTERM) || sigismember(&pending, SIGHUP)) &&
+            rc == MC_HWRUN_EXIT_PASS)
+            rc = 130;
+    }
     mc_free(results);
     mc_trace_log_free(&res.log);
     if (cfg.trace_out)

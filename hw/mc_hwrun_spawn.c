@@ -1,6 +1,7 @@
 /* fork/exec of one node process; see mc_hwrun.h. */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,7 +19,8 @@ static void mc_hwrun_close_pair(int p[2])
     p[0] = p[1] = -1;
 }
 
-pid_t mc_hwrun_spawn(char *const argv[], int *in_fd, int *out_fd, int *err_fd, char *err, size_t errlen)
+pid_t mc_hwrun_spawn(char *const argv[], int netns_fd, int *in_fd, int *out_fd, int *err_fd, char *err,
+                     size_t errlen)
 {
     int pin[2] = {-1, -1}, pout[2] = {-1, -1}, perr[2] = {-1, -1};
     pid_t pid = -1;
@@ -42,6 +44,12 @@ pid_t mc_hwrun_spawn(char *const argv[], int *in_fd, int *out_fd, int *err_fd, c
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (getppid() != parent)
             _exit(127); /* the runner died before prctl */
+        if (netns_fd >= 0 && setns(netns_fd, CLONE_NEWNET) < 0) {
+            static const char msg[] = "mooncake_hwrun: setns into the node's network namespace failed\n";
+            ssize_t w = write(perr[1], msg, sizeof msg - 1);
+            (void)w;
+            _exit(127);
+        }
         if (dup2(pin[0], STDIN_FILENO) < 0 || dup2(pout[1], STDOUT_FILENO) < 0 ||
             dup2(perr[1], STDERR_FILENO) < 0)
             _exit(127);

@@ -1,7 +1,11 @@
 /* mooncake_master: the store master service (role store_master) with
  * upstream's flag names and defaults (spec store.md §4.20). Thin on
  * purpose: flags -> mc_conf -> role; the behaviour lives in core/.
- * Optionally embeds the HTTP metadata server (--enable_http_metadata_server). */
+ * Optionally embeds the HTTP metadata server (--enable_http_metadata_server).
+ * Serves metrics on --metrics_port (Prometheus text, hw/mc_metrics.c) and
+ * logs the one-line summary every 10 s (--enable_metric_reporting), as
+ * upstream. SIGINT/SIGTERM: clean shutdown, exit 0 (mc_node_run). */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,9 +13,11 @@
 #include "env/mc_role.h"
 #include "mc_flags.h"
 #include "mc_http_meta.h"
+#include "mc_metrics.h"
 #include "mc_node_run.h"
 
 #define MC_MASTER_ROLE "store_master"
+#define METRIC_REPORT_MS 10000 /* upstream's summary period */
 
 /* How a flag's value becomes a role conf value. */
 typedef enum flag_kind {
@@ -53,6 +59,9 @@ static void usage(FILE *out, const char *prog)
             "  --enable_http_metadata_server B   serve the transfer-engine metadata over HTTP (false)\n"
             "  --http_metadata_server_host H     (0.0.0.0)\n"
             "  --http_metadata_server_port N     (8080)\n"
+            "  --metrics_port N                  Prometheus /metrics and /metrics/summary (9003; 0 = any free port)\n"
+            "  --metrics_host H                  (0.0.0.0)\n"
+            "  --enable_metric_reporting B       log the metrics summary every 10 s (true)\n"
             "  -v, -vv                           more logging (also MC_LOG_LEVEL=trace|debug|info|warn|error)\n"
             "  --help                            this text\n\n"
             "Flags also take the --flag=value form. Trace lines go to stdout, logs to stderr.\n");
@@ -69,6 +78,16 @@ static bool parse_bool(const char *v, bool *out)
         return true;
     }
     return false;
+}
+
+static void metrics_started(void *arg, mc_loop_t *loop, void *node)
+{
+    mc_metrics_attach(arg, loop, node);
+}
+
+static void metrics_stopping(void *arg)
+{
+    mc_metrics_detach(arg);
 }
 
 /* Convert one role flag; false with a message on a bad value. */
@@ -115,10 +134,19 @@ int main(int argc, char **argv)
     int rc = 2;
     const char *port = "50051", *rpc_port = "0", *rpc_address = "0.0.0.0", *v = NULL;
     const char *http_host = "0.0.0.0", *http_port = "8080", *http_enable = "false";
+    const char *metrics_port = "9003", *metrics_host = "0.0.0.0", *metric_reporting = "true";
+    mc_metrics_t *metrics = NULL;
     int verbose = 0;
     mc_http_meta_t *meta = NULL;
     mc_conf_t conf;
     mc_conf_init(&conf);
+    /* Before any thread starts (HTTP servers): SIGINT/SIGTERM must reach
+     * mc_node_run's signalfd, not kill the process from another thread. */
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGTERM);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
 
     mc_flags_t f;
     mc_flags_init(&f, argc, argv);
@@ -149,6 +177,15 @@ int main(int argc, char **argv)
             continue;
         } else if (mc_flags_value(&f, "http_metadata_server_port", &v)) {
             http_port = v;
+            continue;
+        } else if (mc_flags_value(&f, "metrics_port", &v)) {
+            metrics_port = v;
+            continue;
+        } else if (mc_flags_value(&f, "metrics_host", &v)) {
+            metrics_host = v;
+            continue;
+        } else if (mc_flags_value(&f, "enable_metric_reporting", &v)) {
+            metric_reporting = v;
             continue;
         }
         for (size_t i = 0; !f.err && i < sizeof role_flags / sizeof role_flags[0]; i++) {
@@ -202,8 +239,31 @@ int main(int argc, char **argv)
                 (unsigned long long)n);
     }
 
+    bool reporting;
+    if (!parse_bool(metric_reporting, &reporting)) {
+        fprintf(stderr, "%s: --enable_metric_reporting '%s': expected true or false\n", prog, metric_reporting);
+        goto cleanup;
+    }
+    if (!mc_parse_u64(metrics_port, &n) || n > 65535) {
+        fprintf(stderr, "%s: --metrics_port '%s': expected 0..65535\n", prog, metrics_port);
+        goto cleanup;
+    }
+    char merr[256];
+    metrics = mc_metrics_create(true, metrics_host, (uint16_t)n, reporting ? METRIC_REPORT_MS : 0, merr, sizeof merr);
+    if (!metrics) {
+        /* The store keeps working without its metrics endpoint. */
+        fprintf(stderr, "%s: metrics: %s; continuing without /metrics\n", prog, merr);
+        metrics = mc_metrics_create(false, metrics_host, 0, reporting ? METRIC_REPORT_MS : 0, merr, sizeof merr);
+    } else {
+        fprintf(stderr, "%s: metrics on http://%s:%u/metrics\n", prog, metrics_host,
+                (unsigned)mc_metrics_port(metrics));
+    }
+
     mc_node_opts_t o;
     memset(&o, 0, sizeof o);
+    o.on_started = metrics_started;
+    o.on_stopping = metrics_stopping;
+    o.hook_arg = metrics;
     o.prog = prog;
     o.role = mc_role_find(MC_MASTER_ROLE);
     if (!o.role) {
@@ -216,6 +276,7 @@ int main(int argc, char **argv)
     o.log_level = mc_flags_log_level(verbose);
     rc = mc_node_run(&o);
 cleanup:
+    mc_metrics_destroy(metrics);
     mc_http_meta_stop(meta);
     mc_conf_free(&conf);
     return rc;

@@ -1,6 +1,7 @@
 /* One core role as a process; see mc_node_run.h. */
 #include "mc_node_run.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "mc_addr.h"
 #include "mc_hw_env.h"
 #include "mc_linebuf.h"
 #include "mc_loop.h"
@@ -151,6 +153,21 @@ static void mc_node_signal(void *arg, uint32_t events)
     mc_loop_stop(p->loop);
 }
 
+/* The data plane listens on the host of the control address when that is
+ * a specific numeric one (e.g. a network namespace's own address under
+ * mooncake_hwrun's namespace mode), else on 127.0.0.1 as before. */
+static void mc_node_data_host(mc_env_t *env, const mc_conf_t *conf)
+{
+    const char *addr = mc_conf_get(conf, "addr");
+    char host[MC_ADDR_STRLEN];
+    uint16_t port = 0;
+    struct in_addr in;
+    /* IPv4 only: the data endpoint is published as "host:port". */
+    if (addr && mc_addr_split(addr, host, sizeof host, &port) && inet_pton(AF_INET, host, &in) == 1 &&
+        in.s_addr != htonl(INADDR_ANY))
+        mc_hw_env_set_data_host(env, host);
+}
+
 int mc_node_run(const mc_node_opts_t *o)
 {
     int rc = 1;
@@ -182,6 +199,7 @@ int mc_node_run(const mc_node_opts_t *o)
         .log_level = o->log_level,
     };
     p.env = mc_hw_env_create(p.loop, &eo);
+    mc_node_data_host(p.env, o->conf);
     p.sig_io = mc_loop_io_add(p.loop, p.sfd, EPOLLIN, mc_node_signal, &p);
     if (!p.sig_io) {
         fprintf(stderr, "%s: epoll: %s\n", o->prog, strerror(errno));
@@ -202,7 +220,11 @@ int mc_node_run(const mc_node_opts_t *o)
         /* Fails for regular files and /dev/null: then no commands. */
         p.in_io = mc_loop_io_add(p.loop, STDIN_FILENO, EPOLLIN, mc_node_stdin_ready, &p);
     }
+    if (o->on_started)
+        o->on_started(o->hook_arg, p.loop, p.node);
     rc = mc_loop_run(p.loop) == 0 ? 0 : 1;
+    if (o->on_stopping)
+        o->on_stopping(o->hook_arg);
 
 cleanup:
     if (p.node)

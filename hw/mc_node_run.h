@@ -12,6 +12,8 @@
 #include "env/mc_conf.h"
 #include "env/mc_role.h"
 
+struct mc_loop;
+
 typedef struct mc_node_opts {
     const char *prog;   /* for messages */
     const mc_role_t *role;
@@ -22,6 +24,12 @@ typedef struct mc_node_opts {
     uint64_t seed;
     int log_level;
     bool read_stdin;    /* accept workload commands on stdin */
+    /* Optional embedder hooks (mooncake_master's metrics): started runs on
+     * the main thread once the role node exists, before the loop runs;
+     * stopping after the loop stopped, before the node is destroyed. */
+    void (*on_started)(void *arg, struct mc_loop *loop, void *node);
+    void (*on_stopping)(void *arg);
+    void *hook_arg;
 } mc_node_opts_t;
 
 /* Exit code: 0 after a clean shutdown, 2 when the role rejects its

@@ -26,6 +26,9 @@ static const char usage_text[] =
     "      cluster (1 master + 2..min(K,6) store clients) with a random\n"
     "      put/get/upsert/remove/exist workload and faults, checked by\n"
     "      store_history, the master's invariants and liveness after calm\n"
+    "      --workload ep: a random EP group (coordinator + 2..min(K,8) ranks),\n"
+    "      random collectives/dispatch/combine, recoveries and faults, checked\n"
+    "      by the ep checker and liveness after calm\n"
     "  replay --seed N [--clients K] [--workload W] [--trace FILE] [--log-level L]\n"
     "      re-run one swarm seed in this process, verbosely\n"
     "\n"
@@ -36,7 +39,7 @@ static const char usage_text[] =
     "                  (default warn for run, off for swarm)\n"
     "  --no-fork       run: do not run in a child (crashes are not mapped to 70)\n"
     "  --twice         swarm: run each seed twice; hashes must match\n"
-    "  --workload W    swarm/replay: membership (default) or store\n"
+    "  --workload W    swarm/replay: membership (default), store or ep\n"
     "  -h, --help      this text\n"
     "\n"
     "exit codes: 0 pass, 64 usage, 65 bad scenario file, 70 crash (a node's\n"
@@ -76,6 +79,7 @@ typedef struct cli {
     uint32_t jobs, clients;
     bool twice, nofork, quiet, verbose;
     bool store;
+    bool ep; /* --workload ep */
     const char *file;
 } cli_t;
 
@@ -169,8 +173,10 @@ static int parse_cli(int argc, char **argv, cli_t *c)
         case OPT_WORKLOAD:
             if (strcmp(optarg, "store") == 0) {
                 c->store = true;
+            } else if (strcmp(optarg, "ep") == 0) {
+                c->ep = true;
             } else if (strcmp(optarg, "membership") != 0) {
-                fprintf(stderr, "mooncake_sim: --workload: expected membership or store, got '%s'\n", optarg);
+                fprintf(stderr, "mooncake_sim: --workload: expected membership, store or ep, got '%s'\n", optarg);
                 return MC_SIM_EXIT_USAGE;
             }
             break;
@@ -267,7 +273,7 @@ static int do_replay(void *arg)
     mc_swarm_opts_t o;
     mc_swarm_opts_init(&o);
     o.max_clients = c->clients;
-    o.workload = c->store ? MC_SWARM_STORE : MC_SWARM_MEMBERSHIP;
+    o.workload = c->ep ? MC_SWARM_EP : c->store ? MC_SWARM_STORE : MC_SWARM_MEMBERSHIP;
     o.verbose = true;
     o.log_level = c->log_level == -2 ? MC_LOG_WARN : c->log_level;
     o.trace_out = open_trace(c->trace);
@@ -318,7 +324,7 @@ int main(int argc, char **argv)
         o.seed_to = c.to;
         o.jobs = c.jobs;
         o.max_clients = c.clients;
-        o.workload = c.store ? MC_SWARM_STORE : MC_SWARM_MEMBERSHIP;
+        o.workload = c.ep ? MC_SWARM_EP : c.store ? MC_SWARM_STORE : MC_SWARM_MEMBERSHIP;
         o.verbose = c.verbose;
         o.twice = c.twice;
         if (c.log_level != -2)

@@ -394,6 +394,8 @@ static int run_seed_once(uint64_t seed, const mc_swarm_opts_t *o, FILE *out, mc_
 {
     if (o->workload == MC_SWARM_STORE)
         return mc_swarm_store_run_seed(seed, o, out, res);
+    if (o->workload == MC_SWARM_EP)
+        return mc_swarm_ep_run_seed(seed, o, out, res);
     mc_scenario_t scn;
     swarm_plan_t plan;
     swarm_generate(seed, o->max_clients, &scn, &plan);
@@ -533,7 +535,7 @@ static void reap(job_t *j, int status, const mc_swarm_opts_t *o, swarm_tot_t *to
     }
     if (rc != 0)
         printf("=== replay: mooncake_sim replay --seed %llu%s\n", (unsigned long long)j->seed,
-               o->workload == MC_SWARM_STORE ? " --workload store" : "");
+               o->workload == MC_SWARM_STORE ? " --workload store" : o->workload == MC_SWARM_EP ? " --workload ep" : "");
     fclose(j->tmp);
     tot->seeds++;
     tot->events += ev;

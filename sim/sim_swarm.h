@@ -11,6 +11,7 @@
 typedef enum mc_swarm_workload {
     MC_SWARM_MEMBERSHIP, /* member_master + member_client (sim_swarm.c) */
     MC_SWARM_STORE,      /* store_master + store_client (sim_swarm_store.c) */
+    MC_SWARM_EP,         /* ep_coord + ep_rank (sim_swarm_ep.c) */
 } mc_swarm_workload_t;
 
 typedef struct mc_swarm_opts {
@@ -36,6 +37,8 @@ void mc_swarm_scn_identity(mc_scenario_t *s, const char *prefix, const char *tag
 int mc_swarm_run_generated(mc_scenario_t *scn, uint64_t seed, const mc_swarm_opts_t *o, FILE *out,
                            mc_sim_check_fn check, void *check_ctx, mc_sim_run_result_t *res);
 int mc_swarm_store_run_seed(uint64_t seed, const mc_swarm_opts_t *o, FILE *out, mc_sim_run_result_t *res);
+/* One EP-workload seed in this process (sim_swarm_ep.c). */
+int mc_swarm_ep_run_seed(uint64_t seed, const mc_swarm_opts_t *o, FILE *out, mc_sim_run_result_t *res);
 /* Seeds [from, to] in forked children, `jobs` at a time; prints failing
  * seeds and a summary. Returns the worst exit code (crash > safety >
  * liveness), 0 if all passed. */

@@ -7,6 +7,9 @@
 #   fuzz      libFuzzer targets, FUZZ_SECONDS (default 30) each
 #   purity    core/ symbol and source check on the Release library
 #   main-job  the README's main job (sim on a membership scenario)
+#   rxe       verbs transport on Soft-RoCE: natively if an RDMA device is
+#             there, else in a QEMU/TCG VM (tests/rxe/); prints "skip: ..."
+#             when neither can run here, fails when the tests fail
 #
 #   bash tests/run_all.sh [STAGE...]       default: all stages, in this order
 # Env: MC_BUILD_ROOT (default ./build), FUZZ_SECONDS, MC_JOBS (default nproc).
@@ -49,8 +52,9 @@ stage_purity() {
   bash "$repo/tests/purity/check_core_purity.sh" "$root/release/core/libmc_core.a"
 }
 stage_main-job() { MC_BUILD_ROOT=$root bash "$repo/.ci/main-job"; }
+stage_rxe() { bash "$repo/tests/rxe/run_rxe_tests.sh" "$root/release"; }
 
-all=(release debug valgrind coverage fuzz purity main-job)
+all=(release debug valgrind coverage fuzz purity main-job rxe)
 stages=("$@")
 [ ${#stages[@]} -gt 0 ] || stages=("${all[@]}")
 for s in "${stages[@]}"; do

@@ -60,6 +60,8 @@ int mooncake_store_register_buffer(mooncake_store_t *s, void *ptr, size_t size)
     uintptr_t lo = (uintptr_t)ptr;
     if (!mc_api_usable(s) || !ptr || size == 0 || size > UINTPTR_MAX - lo)
         return MC_INVALID_PARAMS;
+    if (s->dummy && mc_api_dummy_register(s, ptr, size) != MC_OK)
+        return MC_INTERNAL_ERROR; /* upstream dummy: only a whole alloc_from_mem_pool region, else -1 */
     int rc = MC_OK;
     pthread_mutex_lock(&s->reg_mu);
     for (size_t i = 0; i < s->nregions; i++) {
@@ -98,6 +100,8 @@ int mooncake_store_unregister_buffer(mooncake_store_t *s, void *ptr)
         }
     }
     pthread_mutex_unlock(&s->reg_mu);
+    if (rc == MC_OK && s->dummy)
+        mc_api_dummy_unregister(s, ptr); /* the real client unmaps it */
     return rc;
 }
 

@@ -90,6 +90,7 @@ static void destroy_on_loop(void *arg)
 
 static void teardown(mooncake_store_t *s)
 {
+    mc_api_dummy_destroy(s); /* no-op unless setup_dummy */
     if (s->thread_started) {
         if (mc_loop_post(s->loop, destroy_on_loop, s) != 0)
             mc_loop_stop(s->loop);

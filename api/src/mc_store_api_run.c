@@ -20,11 +20,13 @@ static void wait_init(mc_api_wait_t *w, size_t n)
     w->remaining = n;
 }
 
+/* One waiter per wait: wake it once, when the last operation is done
+ * (not once per operation of a batch). */
 static void wait_signal(mc_api_wait_t *w)
 {
     pthread_mutex_lock(&w->mu);
-    w->remaining--;
-    pthread_cond_broadcast(&w->cv);
+    if (--w->remaining == 0)
+        pthread_cond_signal(&w->cv);
     pthread_mutex_unlock(&w->mu);
 }
 
@@ -100,18 +102,43 @@ static void op_start(void *arg)
     }
 }
 
+typedef struct op_batch {
+    mc_api_op_t *ops;
+    size_t n;
+} op_batch_t;
+
+static void op_start_all(void *arg)
+{
+    /* b lives on the caller's stack: once the last op completes (possibly
+     * inside op_start) the caller may return, so read it up front. */
+    op_batch_t *b = arg;
+    mc_api_op_t *ops = b->ops;
+    size_t n = b->n;
+    for (size_t i = 0; i < n; i++)
+        op_start(&ops[i]);
+}
+
 void mc_api_run_ops(mooncake_store_t *s, mc_api_op_t *ops, size_t n)
 {
+    if (s->dummy) { /* setup_dummy: a mooncake_client runs them */
+        mc_api_dummy_run_ops(s, ops, n);
+        return;
+    }
+    if (n == 0)
+        return;
     mc_api_wait_t w;
     wait_init(&w, n);
     for (size_t i = 0; i < n; i++) {
         ops[i].s = s;
         ops[i].w = &w;
-        if (mc_loop_post(s->loop, op_start, &ops[i]) != 0) {
+    }
+    /* One hand-off to the loop for the whole batch (one wake-up). */
+    op_batch_t b = {ops, n};
+    if (mc_loop_post(s->loop, op_start_all, &b) != 0)
+        for (size_t i = 0; i < n; i++) {
             ops[i].status = MC_RPC_FAIL;
             wait_signal(&w);
         }
-    }
     wait_all(&w);
 }
 
@@ -138,6 +165,8 @@ static void on_loop_run(void *arg)
 
 mc_status_t mc_api_on_loop(mooncake_store_t *s, void (*fn)(void *), void *arg)
 {
+    if (s->dummy)
+        return MC_INTERNAL_ERROR; /* no local store client: RealClient-only calls are -1 */
     on_loop_call_t c = {.fn = fn, .arg = arg};
     wait_init(&c.w, 1);
     if (mc_loop_post(s->loop, on_loop_run, &c) != 0) {

@@ -112,6 +112,7 @@ typedef struct mc_scn_expect {
 typedef struct mc_scn_checks {
     bool store_history;  /* "store_history": per-key store semantics (mc_check_store) */
     bool allow_eviction; /* store_history option: eviction may drop unpinned objects */
+    bool ep;             /* "ep": EP results, agreement, bounds, views (mc_check_ep) */
 } mc_scn_checks_t;
 
 typedef struct mc_scenario {
@@ -245,6 +246,20 @@ typedef struct mc_store_check_result {
 /* Returns the number of violations (also in res->violations). */
 uint64_t mc_check_store_history(const mc_trace_log_t *log, const mc_store_check_cfg_t *cfg,
                                 mc_store_check_result_t *res);
+
+/* ---- EP checker (mc_check_ep.c) ----
+ * Over ep.op_begin/ep.op_end/ep.view/ep.coord_view of roles ep_rank and
+ * ep_coord: all OK ranks of one op report the same set and are in it;
+ * each OK result hash equals the one recomputed for (op, rank, set); each
+ * op returns within 2 x its timeout from its start (unless its node was
+ * paused or drifted); every rank's view of epoch E is the coordinator's. */
+typedef struct mc_ep_check_result {
+    uint64_t ops, ends, ok_ends, checked, views;
+    uint64_t violations;
+    char msg[1024];
+} mc_ep_check_result_t;
+
+uint64_t mc_check_ep(const mc_trace_log_t *log, mc_ep_check_result_t *res);
 
 /* Run the scenario's "checks" over a finished run's trace. Writes one
  * result per enabled check into results (at most cap; same format as the

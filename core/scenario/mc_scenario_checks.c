@@ -26,7 +26,19 @@ static mc_status_t one_check(mc_scnp_t *p, const char *name, const cJSON *opts)
 {
     if (strcmp(name, "store_history") == 0)
         return store_history_opts(p, opts);
-    return mc_scnp_fail(p, "unknown check '%s' (expected: store_history)", name);
+    if (strcmp(name, "ep") == 0) {
+        if (opts && !cJSON_IsTrue(opts) && !cJSON_IsObject(opts))
+            return mc_scnp_fail(p, "expected true or an object of options, got %s", mc_scnp_type_name(opts));
+        if (opts && cJSON_IsObject(opts)) {
+            static const char *const keys[] = {"comment", NULL};
+            mc_status_t st = mc_scnp_check_object(p, opts, keys);
+            if (st != MC_OK)
+                return st;
+        }
+        p->s->checks.ep = true;
+        return MC_OK;
+    }
+    return mc_scnp_fail(p, "unknown check '%s' (expected: store_history, ep)", name);
 }
 
 mc_status_t mc_scnp_checks(mc_scnp_t *p, const cJSON *item)
@@ -79,6 +91,23 @@ size_t mc_scenario_checks_run(const mc_scenario_t *s, const mc_trace_log_t *log,
                      (unsigned long long)res.keys, (unsigned long long)res.gets_checked);
         else
             snprintf(r->msg, sizeof r->msg, "FAIL [safety] store_history: %llu violation(s) in %llu ops: %.400s",
+                     (unsigned long long)res.violations, (unsigned long long)res.ops, res.msg);
+        *fails += !r->ok;
+    }
+    if (s->checks.ep && n < cap) {
+        mc_ep_check_result_t res;
+        mc_expect_result_t *r = &results[n++];
+        mc_check_ep(log, &res);
+        r->ok = res.violations == 0;
+        r->kind = MC_EXPECT_SAFETY;
+        r->count = res.violations;
+        if (r->ok)
+            snprintf(r->msg, sizeof r->msg,
+                     "ok [safety] ep: %llu ops, %llu ends (%llu OK, %llu results recomputed), %llu views, 0 violations",
+                     (unsigned long long)res.ops, (unsigned long long)res.ends, (unsigned long long)res.ok_ends,
+                     (unsigned long long)res.checked, (unsigned long long)res.views);
+        else
+            snprintf(r->msg, sizeof r->msg, "FAIL [safety] ep: %llu violation(s) in %llu ops: %.400s",
                      (unsigned long long)res.violations, (unsigned long long)res.ops, res.msg);
         *fails += !r->ok;
     }

@@ -32,22 +32,17 @@ static void on_need_remount(void *ctx)
     if (c->remounting)
         return;
     c->remounting = true;
-    mc_msg_seg_t seg = {
-        .id = c->segment_id,
-        .name = mc_slice_cstr(c->addr),
-        .base = (uint64_t)(uintptr_t)c->segment,
-        .size = c->cfg.segment_size,
-        .endpoint = mc_slice_cstr(c->endpoint),
-        .protocol = mc_slice_cstr(c->cfg.protocol),
-    };
+    uint32_t nsegs;
+    mc_msg_seg_t *segs = mc_sc_segments_for_remount(c, &nsegs); /* main + extra */
     mc_store_req_t q = {
         .type = MC_MSG_REMOUNT_SEGMENTS,
         .client = c->agent.id,
         .name = mc_slice_cstr(c->env->node_name),
-        .nsegs = c->segment ? 1 : 0,
-        .segs = &seg,
+        .nsegs = nsegs,
+        .segs = segs,
     };
     mc_store_req_encode(&c->out, mc_rpc_next_id(&c->agent.chan), &q);
+    mc_free(segs);
     mc_rpc_call(&c->agent.chan, &c->out, c->cfg.rpc_timeout_ns, on_remount_reply, c);
 }
 
@@ -90,6 +85,7 @@ mc_status_t mc_store_client_init(mc_store_client_t *c, mc_env_t *env, const mc_s
     c->segment_id.lo = mc_env_rand(env);
     mc_member_agent_hooks_t hooks = {.on_need_remount = on_need_remount, .ctx = c};
     mc_member_agent_init(&c->agent, env, c->cfg.master, env->node_name, 0, &hooks);
+    mc_sc_tasks_start(c);
     return MC_OK;
 }
 
@@ -113,6 +109,8 @@ void mc_store_client_destroy(mc_store_client_t *c)
     mc_map_entry_t *e;
     for (uint32_t it = 0; mc_map_next(&c->ops, &it, &e);)
         op_release(e->value);
+    mc_sc_tasks_stop(c);
+    mc_sc_segments_free(c);
     mc_map_free(&c->ops);
     mc_map_free(&c->writes);
     mc_map_free(&c->xfers);
@@ -222,6 +220,8 @@ static void xfer_complete(mc_sc_op_t *op, mc_status_t s)
     }
     if (op->kind == MC_SC_PUT)
         mc_sc_put_xfers_done(op);
+    else if (op->kind == MC_SC_XFER)
+        mc_sc_op_finish(op, op->xfer_status);
     else
         mc_sc_get_xfers_done(op);
 }
@@ -285,9 +285,7 @@ void mc_sc_xfer(mc_sc_op_t *op, uint8_t opcode, const char *endpoint, uint64_t r
         local_copy_t *lc = mc_malloc(sizeof *lc);
         lc->c = c;
         lc->tag = tag;
-        uint64_t base = (uint64_t)(uintptr_t)c->segment;
-        if (!c->segment || remote_addr < base || op->len > c->cfg.segment_size ||
-            remote_addr - base > c->cfg.segment_size - op->len) {
+        if (!mc_sc_local_range_ok(c, remote_addr, op->len)) {
             lc->status = MC_INVALID_PARAMS;
         } else {
             uint8_t *seg = (uint8_t *)(uintptr_t)remote_addr;

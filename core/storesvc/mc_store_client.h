@@ -24,7 +24,37 @@ typedef struct mc_sc_result {
     const char (*segments)[256];  /* ... and their segment names (the owners' local_hostname) */
     const mc_replica_desc_t *descs; /* get_size OK: the replica list (replicas entries, endpoints above;
                                        string fields NULL), valid during the callback */
+    mc_uuid_t uuid;      /* mount_segment: segment id; create_*_task: task id */
+    const struct mc_sc_task_info *task; /* query_task OK, valid during the callback */
+    const uint8_t *flags; /* batch_replica_clear OK: per key 1 = cleared */
+    uint32_t nflags;
 } mc_sc_result_t;
+
+/* A task's record as query_task reports it (upstream QueryTaskResponse). */
+typedef struct mc_sc_task_info {
+    mc_uuid_t id;
+    uint8_t type;        /* enum mc_task_type */
+    uint8_t status;      /* enum mc_task_status */
+    uint64_t created_ms;
+    uint64_t updated_ms;
+    mc_uuid_t assigned_client;
+    char message[256];
+} mc_sc_task_info_t;
+
+/* An extra segment mounted with mc_sc_mount_segment. The memory belongs to
+ * the caller; release runs (on the loop) once the master no longer hands
+ * it out and the grace period, if any, has passed. */
+typedef void (*mc_sc_seg_release_fn)(void *user, void *base, uint64_t size);
+typedef struct mc_sc_seg {
+    mc_uuid_t id;
+    uint8_t *base;
+    uint64_t size;
+    bool leaving;        /* graceful unmount in progress: not remounted */
+    mc_timer_t drain;    /* end of the grace period */
+    mc_sc_seg_release_fn release;
+    void *user;
+    struct mc_store_client *c;
+} mc_sc_seg_t;
 
 typedef void (*mc_sc_done_fn)(void *arg, const mc_sc_result_t *r);
 
@@ -35,6 +65,7 @@ typedef struct mc_sc_config {
     uint64_t rpc_timeout_ns;     /* per master RPC */
     uint64_t xfer_timeout_ns;    /* guard for transport completions */
     const char *protocol;        /* "tcp" (static string or outlives the client) */
+    uint64_t task_poll_ns;       /* how often to fetch copy/move tasks (0: 500 ms) */
 } mc_sc_config_t;
 
 typedef struct mc_store_client {
@@ -52,6 +83,12 @@ typedef struct mc_store_client {
     mc_map_t xfers;              /* xfer tag -> struct mc_sc_op* */
     uint64_t next_tag;
     mc_wbuf_t out;
+    mc_sc_seg_t **extra;         /* extra segments (mount_segment), mount order */
+    uint32_t nextra, cap_extra;
+    mc_timer_t task_timer;       /* copy/move task executor (mc_store_client_tasks.c) */
+    bool task_fetching;
+    uint32_t tasks_running;
+    struct mc_sc_task_run *tasks; /* tasks being executed (list, freed by destroy) */
 } mc_store_client_t;
 
 mc_status_t mc_store_client_init(mc_store_client_t *c, mc_env_t *env, const mc_sc_config_t *cfg, char *err,
@@ -71,6 +108,35 @@ void mc_sc_remove_all(mc_store_client_t *c, bool force, mc_sc_done_fn done, void
 /* Unmount our segment on the master (close): objects stored only there
  * are gone when the callback reports MC_OK. No segment: MC_OK at once. */
 void mc_sc_unmount(mc_store_client_t *c, mc_sc_done_fn done, void *arg);
+
+/* Extra segments (mc_store_client_segments.c). mount: registers
+ * [base, base+size) with the transport and mounts it under our name;
+ * r->uuid is the segment id. unmount: grace_ms 0 unmounts now, else the
+ * segment takes no new allocations, stays readable grace_ms, then goes.
+ * Unknown id: MC_INTERNAL_ERROR (-1, as upstream). */
+void mc_sc_mount_segment(mc_store_client_t *c, void *base, uint64_t size, mc_sc_seg_release_fn release, void *user,
+                         mc_sc_done_fn done, void *arg);
+void mc_sc_unmount_segment(mc_store_client_t *c, mc_uuid_t id, uint64_t grace_ms, mc_sc_done_fn done, void *arg);
+/* True if [addr, addr+len) lies inside one of our segments (main or extra). */
+bool mc_sc_local_range_ok(const mc_store_client_t *c, uint64_t addr, uint64_t len);
+/* Segments for a remount: main first, then extra ones not leaving. *n set; caller frees. */
+struct mc_msg_seg *mc_sc_segments_for_remount(mc_store_client_t *c, uint32_t *n);
+/* Releases every extra segment (destroy). */
+void mc_sc_segments_free(mc_store_client_t *c);
+
+/* BatchReplicaClear: r->flags[i] tells whether key i was cleared. */
+void mc_sc_batch_replica_clear(mc_store_client_t *c, const mc_slice_t *keys, uint32_t n, const char *segment,
+                               mc_sc_done_fn done, void *arg);
+/* Copy/move tasks (mc_store_client_tasks.c): create (r->uuid = task id),
+ * query (r->task), and the executor that runs tasks the master assigns
+ * to this client (started by init, stopped by destroy). */
+void mc_sc_create_copy_task(mc_store_client_t *c, mc_slice_t key, const char *const *targets, uint32_t n,
+                            mc_sc_done_fn done, void *arg);
+void mc_sc_create_move_task(mc_store_client_t *c, mc_slice_t key, const char *source, const char *target,
+                            mc_sc_done_fn done, void *arg);
+void mc_sc_query_task(mc_store_client_t *c, mc_uuid_t id, mc_sc_done_fn done, void *arg);
+void mc_sc_tasks_start(mc_store_client_t *c);
+void mc_sc_tasks_stop(mc_store_client_t *c);
 
 /* Bind env upcalls straight to this client (for embedders that host
  * nothing else on the env: the store_client role, the C API). */

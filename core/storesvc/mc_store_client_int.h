@@ -9,6 +9,7 @@ typedef enum mc_sc_kind {
     MC_SC_PUT,
     MC_SC_GET,
     MC_SC_SIMPLE, /* one RPC, values reply: remove, exist, regex, remove_all */
+    MC_SC_XFER,   /* transfers only (task executor): finishes with the transfer status */
 } mc_sc_kind_t;
 
 typedef struct mc_sc_op {
@@ -42,6 +43,7 @@ typedef struct mc_sc_op {
     struct mc_sc_op *next_write;
     mc_timer_t guard;       /* transport completion guard */
     bool overdue;           /* the guard fired: late completions are ignored */
+    uint64_t aux;           /* per-kind extra argument (graceful unmount: grace ns) */
     mc_sc_result_t res;
 } mc_sc_op_t;
 

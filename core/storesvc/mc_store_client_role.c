@@ -8,6 +8,8 @@
  *   put|upsert key=K size=N [replicas=R] [hard_pin=1] [soft_pin=1] [preferred=SEG]
  *   get key=K          remove key=K [force=1]      exist key=K
  *   remove_by_regex pattern=P [force=1]            remove_all [force=1]
+ *   copy key=K targets=SEG[,SEG...]                move key=K source=SEG target=SEG
+ *   (copy/move create a task; the executing client traces client.task_end)
  */
 #include <stdio.h>
 #include <string.h>
@@ -90,6 +92,26 @@ static bool arg_bool(const mc_conf_t *args, const char *k)
     return v && (!strcmp(v, "1") || !strcmp(v, "true"));
 }
 
+/* copy targets=a,b / move source=s target=t: create the task. */
+static void sc_task_command(store_client_node_t *n, const char *cmd, const mc_conf_t *args, mc_slice_t k,
+                            cmd_ctx_t *x)
+{
+    if (cmd[0] == 'm') {
+        const char *src = mc_conf_get(args, "source"), *tgt = mc_conf_get(args, "target");
+        mc_sc_create_move_task(&n->sc, k, src ? src : "", tgt ? tgt : "", on_done, x);
+        return;
+    }
+    const char *list = mc_conf_get(args, "targets");
+    char *buf = mc_strdup(list ? list : "");
+    const char *tg[MC_STORE_MAX_REPLICAS];
+    uint32_t nt = 0;
+    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t && nt < MC_STORE_MAX_REPLICAS;
+         t = strtok_r(NULL, ",", &save))
+        tg[nt++] = t;
+    mc_sc_create_copy_task(&n->sc, k, tg, nt, on_done, x);
+    mc_free(buf);
+}
+
 static mc_status_t sc_command(void *node, const char *cmd, const mc_conf_t *args)
 {
     store_client_node_t *n = node;
@@ -146,6 +168,8 @@ static mc_status_t sc_command(void *node, const char *cmd, const mc_conf_t *args
         mc_sc_exist(&n->sc, k, on_done, x);
     } else if (!strcmp(cmd, "remove_all")) {
         mc_sc_remove_all(&n->sc, force, on_done, x);
+    } else if (!strcmp(cmd, "copy") || !strcmp(cmd, "move")) {
+        sc_task_command(n, cmd, args, k, x);
     } else if (!strcmp(cmd, "remove_by_regex")) {
         const char *pattern = mc_conf_get(args, "pattern");
         mc_sc_remove_by_regex(&n->sc, pattern ? pattern : "", force, on_done, x);
@@ -209,7 +233,7 @@ static void sc_destroy(void *node)
 const mc_role_t mc_role_store_client = {
     .name = "store_client",
     .help = "store client: master, segment_size (64MiB), replicas (1), rpc_timeout, transfer_timeout; "
-            "commands put/upsert/get/remove/exist/remove_by_regex/remove_all",
+            "commands put/upsert/get/remove/exist/remove_by_regex/remove_all/copy/move",
     .create = sc_create,
     .destroy = sc_destroy,
     .command = sc_command,

@@ -13,6 +13,8 @@
 #include "wire/mc_msg_store.h"
 #include "wire/mc_msg_types.h"
 #include "storesvc/mc_store_conf.h"
+#include "storesvc/mc_store_master_metrics.h"
+#include "storesvc/mc_store_master_tasks.h"
 
 #define TICK_NS (100 * MC_NS_PER_MS)
 
@@ -28,6 +30,7 @@ typedef struct store_master_node {
     mc_status_t *st;
     bool *exists;
     size_t scratch;
+    mc_sm_counters_t counters; /* per-RPC requests / failures (metrics) */
 } store_master_node_t;
 
 static void ensure_scratch(store_master_node_t *n, size_t k)
@@ -275,7 +278,8 @@ static void handle_store(store_master_node_t *n, mc_conn_t conn, const mc_wire_h
         reply_values(n, conn, hdr->req_id, MC_OK, 1, NULL, &one);
         break;
     default:
-        reply_values(n, conn, hdr->req_id, MC_INVALID_PARAMS, 0, NULL, NULL);
+        if (!mc_store_master_handle_tasks(n->env, n->m, &n->out, conn, hdr->req_id, &q, now))
+            reply_values(n, conn, hdr->req_id, MC_INVALID_PARAMS, 0, NULL, NULL);
         break;
     }
     mc_store_req_free(&q);
@@ -302,12 +306,24 @@ static void sm_on_msg(void *node, mc_conn_t conn, const uint8_t *frame, size_t l
     mc_rbuf_t body;
     if (!mc_rpc_open_frame(n->env, conn, frame, len, "master", true, &hdr, &body))
         return;
+    n->out.len = 0; /* what the handler answered, for the counters */
     if (hdr.type == MC_MSG_PING)
         handle_ping(n, conn, hdr.req_id, &body);
     else if (mc_store_req_type_known(hdr.type))
         handle_store(n, conn, &hdr, &body);
     else
         mc_rpc_unexpected(n->env, "master", &hdr);
+    mc_sm_count(&n->counters, hdr.type, &n->out);
+}
+
+const mc_master_t *mc_store_master_core(const void *node)
+{
+    return ((const store_master_node_t *)node)->m;
+}
+
+const mc_sm_counters_t *mc_store_master_counters(const void *node)
+{
+    return &((const store_master_node_t *)node)->counters;
 }
 
 static void sm_ignore_conn(void *node, mc_conn_t conn) { (void)node; (void)conn; }

@@ -192,6 +192,9 @@ mc_te_t *mc_te_create(mc_env_t *env, mc_conf_t *conf, mc_te_meta_t *meta, char *
     mc_map_putu(&te->segs_by_id, s->id, s);
     mc_map_puts(&te->segs_by_name, s->name, s);
     te->local = s;
+    const char *ep = env->ops->data_endpoint ? env->ops->data_endpoint(env) : NULL;
+    if (ep) /* loopback transfers go to our own data plane */
+        s->data_addr = mc_strdup(ep);
     te_desc_rebuild(te);
 
     publish_rpc_meta(te);

@@ -38,6 +38,10 @@ typedef struct te_seg {
     uint64_t id; /* MC_TE_INVALID_SEGMENT while the first load runs */
     char *name;
     char *peer_addr; /* NULL until loaded */
+    /* Where data ops go when the env's data plane listens apart from the
+     * control address (env data_endpoint, hw): host of peer_addr with the
+     * descriptor's tcp_data_port. NULL: peer_addr (the simulator). */
+    char *data_addr;
     bool loaded;
     mc_te_seg_desc_t desc;
     uint32_t *order; /* desc.buffers indexes sorted by addr */

@@ -75,7 +75,9 @@ void te_desc_rebuild(mc_te_t *te)
     d->timestamp = ts;
     d->tcp_proto_version = rdma ? 1 : 2;
     if (!rdma) {
-        const char *colon = strrchr(te->addr, ':');
+        /* hw: the data plane listens on its own port (env data_endpoint). */
+        const char *ep = te->env->ops->data_endpoint ? te->env->ops->data_endpoint(te->env) : NULL;
+        const char *colon = strrchr(ep ? ep : te->addr, ':');
         uint64_t port = 0;
         if (colon && mc_parse_u64(colon + 1, &port) && port <= 65535)
             d->tcp_data_port = (int64_t)port;

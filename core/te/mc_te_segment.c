@@ -88,6 +88,7 @@ void te_seg_free(mc_te_t *te, te_seg_t *s)
     mc_env_timer_cancel(te->env, &s->fail_timer);
     mc_free(s->name);
     mc_free(s->peer_addr);
+    mc_free(s->data_addr);
     mc_te_seg_desc_free(&s->desc);
     mc_te_seg_desc_free(&s->fresh);
     mc_free(s->order);
@@ -153,6 +154,21 @@ static void fail_later(te_seg_t *s, int err)
     s->fail_timer = mc_env_timer(s->te->env, 0, fail_later_fire, s);
 }
 
+/* Envs with a separate data plane (data_endpoint op) reach a peer's
+ * memory at the host of its control address and its tcp_data_port. */
+static void set_data_addr(te_seg_t *s)
+{
+    mc_free(s->data_addr);
+    s->data_addr = NULL;
+    const char *colon = strrchr(s->peer_addr, ':');
+    if (!s->te->env->ops->data_endpoint || s->desc.tcp_data_port <= 0 || s->desc.tcp_data_port > 65535 || !colon)
+        return;
+    size_t hlen = (size_t)(colon - s->peer_addr);
+    s->data_addr = mc_malloc(hlen + 8);
+    memcpy(s->data_addr, s->peer_addr, hlen);
+    snprintf(s->data_addr + hlen, 8, ":%u", (unsigned)s->desc.tcp_data_port);
+}
+
 static void install(te_seg_t *s, mc_te_seg_desc_t *desc, const char *peer_addr)
 {
     mc_te_t *te = s->te;
@@ -164,6 +180,7 @@ static void install(te_seg_t *s, mc_te_seg_desc_t *desc, const char *peer_addr)
         mc_free(s->peer_addr);
         s->peer_addr = mc_strdup(peer_addr);
     }
+    set_data_addr(s);
     if (!s->loaded) {
         s->id = te->next_seg_id++;
         s->loaded = true;

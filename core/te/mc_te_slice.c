@@ -46,7 +46,7 @@ static void post(te_slice_t *s)
         .opcode = q->r.opcode,
         .path = s->path,
         .local = (uint8_t *)q->r.source + s->off,
-        .peer = q->seg->peer_addr,
+        .peer = q->seg->data_addr ? q->seg->data_addr : q->seg->peer_addr,
         .remote_addr = q->r.target_offset + s->off,
         .len = s->len,
         .tag = s->tag,

@@ -1,9 +1,11 @@
 #include "mc_msg_any.h"
 
+#include "mc_msg_ep.h"
 #include "mc_msg_membership.h"
 #include "mc_msg_store.h"
 #include "mc_msg_te.h"
 #include "mc_msg_types.h"
+#include "../base/mc_mem.h"
 
 mc_status_t mc_msg_validate(const uint8_t *frame, size_t len, const char **why)
 {
@@ -37,6 +39,12 @@ mc_status_t mc_msg_validate(const uint8_t *frame, size_t len, const char **why)
     case MC_MSG_TE_META_DEL:
     case MC_MSG_TE_META_DEL_REPLY: s = mc_msg_te_validate(hdr.type, &r); break;
     default:
+        if (mc_msg_ep_type_known(hdr.type)) {
+            mc_msg_ep_t *ep = mc_malloc(sizeof *ep); /* large (64 peers): not on the stack */
+            s = mc_msg_ep_decode(hdr.type, &r, ep);
+            mc_free(ep);
+            break;
+        }
         if (mc_msg_store_type_known(hdr.type)) {
             s = mc_msg_store_validate(hdr.type, &r);
             break;

@@ -18,6 +18,10 @@ enum {
     F_PATTERN = 1 << 8,  /* blob */
     F_SEGS = 1 << 9,     /* count + segments */
     F_SEGID = 1 << 10,   /* uuid */
+    F_ARG = 1 << 11,     /* u64 */
+    F_TARGETS = 1 << 12, /* count + blobs */
+    F_TASKID = 1 << 13,  /* uuid */
+    F_TSTATUS = 1 << 14, /* task status u8 + message blob */
 };
 
 static const struct {
@@ -39,6 +43,19 @@ static const struct {
     {MC_MSG_REMOVE, F_KEYS | F_FORCE},
     {MC_MSG_REMOVE_BY_REGEX, F_PATTERN | F_FORCE},
     {MC_MSG_REMOVE_ALL, F_FORCE},
+    {MC_MSG_GRACEFUL_UNMOUNT_SEGMENT, F_CLIENT | F_SEGID | F_ARG},
+    {MC_MSG_BATCH_REPLICA_CLEAR, F_CLIENT | F_NAME | F_KEYS},
+    {MC_MSG_CREATE_COPY_TASK, F_KEYS | F_TARGETS},
+    {MC_MSG_CREATE_MOVE_TASK, F_NAME | F_KEYS | F_TARGETS},
+    {MC_MSG_QUERY_TASK, F_TASKID},
+    {MC_MSG_FETCH_TASKS, F_CLIENT | F_ARG},
+    {MC_MSG_MARK_TASK_COMPLETE, F_CLIENT | F_TASKID | F_TSTATUS},
+    {MC_MSG_COPY_START, F_CLIENT | F_NAME | F_KEYS | F_TARGETS},
+    {MC_MSG_COPY_END, F_CLIENT | F_KEYS},
+    {MC_MSG_COPY_REVOKE, F_CLIENT | F_KEYS},
+    {MC_MSG_MOVE_START, F_CLIENT | F_NAME | F_KEYS | F_TARGETS},
+    {MC_MSG_MOVE_END, F_CLIENT | F_KEYS},
+    {MC_MSG_MOVE_REVOKE, F_CLIENT | F_KEYS},
 };
 
 static int schema_of(uint16_t type)
@@ -125,6 +142,19 @@ void mc_store_req_encode(mc_wbuf_t *w, uint64_t req_id, const mc_store_req_t *m)
     }
     if (f & F_SEGID)
         put_uuid(w, m->seg_id);
+    if (f & F_ARG)
+        mc_wbuf_u64(w, m->arg);
+    if (f & F_TARGETS) {
+        mc_wbuf_u32(w, m->ntargets);
+        for (uint32_t i = 0; i < m->ntargets; i++)
+            put_slice(w, m->targets[i]);
+    }
+    if (f & F_TASKID)
+        put_uuid(w, m->task_id);
+    if (f & F_TSTATUS) {
+        mc_wbuf_u8(w, m->task_status);
+        put_slice(w, m->message);
+    }
     mc_wire_finish(w);
 }
 
@@ -206,6 +236,22 @@ mc_status_t mc_store_req_decode(uint16_t type, mc_rbuf_t *r, mc_store_req_t *m)
     }
     if (f & F_SEGID)
         m->seg_id = get_uuid(r);
+    if (f & F_ARG)
+        m->arg = mc_rbuf_u64(r);
+    if (f & F_TARGETS) {
+        m->ntargets = mc_rbuf_count(r, 4, MC_MSG_STORE_MAX_TARGETS);
+        m->targets = mc_calloc(m->ntargets, sizeof *m->targets);
+        for (uint32_t i = 0; i < m->ntargets && mc_rbuf_ok(r); i++)
+            m->targets[i] = mc_rbuf_blob(r, MC_WIRE_MAX_NAME);
+    }
+    if (f & F_TASKID)
+        m->task_id = get_uuid(r);
+    if (f & F_TSTATUS) {
+        m->task_status = mc_rbuf_u8(r);
+        if (m->task_status > MC_TASK_SUCCESS)
+            mc_rbuf_fail(r);
+        m->message = mc_rbuf_blob(r, MC_MSG_STORE_MAX_MESSAGE);
+    }
     if (!mc_rbuf_done(r)) {
         mc_store_req_free(m);
         return MC_INVALID_PARAMS;
@@ -219,6 +265,8 @@ void mc_store_req_free(mc_store_req_t *m)
     mc_free(m->sizes);
     mc_free(m->cfg.pref);
     mc_free(m->segs);
+    mc_free(m->targets);
+    m->targets = NULL;
     m->keys = NULL;
     m->sizes = NULL;
     m->cfg.pref = NULL;
@@ -365,10 +413,100 @@ void mc_store_replicas_reply_free(mc_store_replicas_reply_t *m)
     m->n = 0;
 }
 
+/* ---- task replies ---- */
+
+void mc_store_task_reply_encode(mc_wbuf_t *w, uint64_t req_id, const mc_store_task_reply_t *m)
+{
+    mc_wire_begin(w, MC_MSG_TASK_REPLY, MC_WIRE_FLAG_RESPONSE, req_id);
+    mc_wbuf_i32(w, m->status);
+    put_uuid(w, m->id);
+    mc_wbuf_u8(w, m->type);
+    mc_wbuf_u8(w, m->task_status);
+    mc_wbuf_u64(w, m->created_ms);
+    mc_wbuf_u64(w, m->updated_ms);
+    put_uuid(w, m->assigned_client);
+    put_slice(w, m->message);
+    mc_wire_finish(w);
+}
+
+mc_status_t mc_store_task_reply_decode(mc_rbuf_t *r, mc_store_task_reply_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->status = mc_rbuf_i32(r);
+    m->id = get_uuid(r);
+    m->type = mc_rbuf_u8(r);
+    m->task_status = mc_rbuf_u8(r);
+    if (m->type > MC_TASK_REPLICA_MOVE || m->task_status > MC_TASK_SUCCESS)
+        mc_rbuf_fail(r);
+    m->created_ms = mc_rbuf_u64(r);
+    m->updated_ms = mc_rbuf_u64(r);
+    m->assigned_client = get_uuid(r);
+    m->message = mc_rbuf_blob(r, MC_MSG_STORE_MAX_MESSAGE);
+    return mc_rbuf_done(r) ? MC_OK : MC_INVALID_PARAMS;
+}
+
+void mc_store_tasks_reply_encode(mc_wbuf_t *w, uint64_t req_id, const mc_store_tasks_reply_t *m)
+{
+    mc_wire_begin(w, MC_MSG_TASKS_REPLY, MC_WIRE_FLAG_RESPONSE, req_id);
+    mc_wbuf_i32(w, m->status);
+    mc_wbuf_u32(w, m->n);
+    for (uint32_t i = 0; i < m->n; i++) {
+        const mc_store_task_assign_t *t = &m->t[i];
+        put_uuid(w, t->id);
+        mc_wbuf_u8(w, t->type);
+        put_slice(w, t->key);
+        put_slice(w, t->source);
+        mc_wbuf_u32(w, t->ntargets);
+        for (uint32_t k = 0; k < t->ntargets; k++)
+            put_slice(w, t->targets[k]);
+        mc_wbuf_u64(w, t->created_ms);
+        mc_wbuf_u32(w, t->max_retry);
+    }
+    mc_wire_finish(w);
+}
+
+mc_status_t mc_store_tasks_reply_decode(mc_rbuf_t *r, mc_store_tasks_reply_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->status = mc_rbuf_i32(r);
+    /* smallest entry: uuid + type + 2 blob prefixes + count + created + retry */
+    m->n = mc_rbuf_count(r, 16 + 1 + 8 + 4 + 8 + 4, MC_MSG_STORE_MAX_TASKS);
+    m->t = mc_calloc(m->n, sizeof *m->t);
+    for (uint32_t i = 0; i < m->n && mc_rbuf_ok(r); i++) {
+        mc_store_task_assign_t *t = &m->t[i];
+        t->id = get_uuid(r);
+        t->type = mc_rbuf_u8(r);
+        if (t->type > MC_TASK_REPLICA_MOVE)
+            mc_rbuf_fail(r);
+        t->key = mc_rbuf_blob(r, MC_WIRE_MAX_KEY);
+        t->source = mc_rbuf_blob(r, MC_WIRE_MAX_NAME);
+        t->ntargets = mc_rbuf_count(r, 4, MC_MSG_STORE_MAX_TARGETS);
+        t->targets = mc_calloc(t->ntargets, sizeof *t->targets);
+        for (uint32_t k = 0; k < t->ntargets && mc_rbuf_ok(r); k++)
+            t->targets[k] = mc_rbuf_blob(r, MC_WIRE_MAX_NAME);
+        t->created_ms = mc_rbuf_u64(r);
+        t->max_retry = mc_rbuf_u32(r);
+    }
+    if (!mc_rbuf_done(r)) {
+        mc_store_tasks_reply_free(m);
+        return MC_INVALID_PARAMS;
+    }
+    return MC_OK;
+}
+
+void mc_store_tasks_reply_free(mc_store_tasks_reply_t *m)
+{
+    for (uint32_t i = 0; m->t && i < m->n; i++)
+        mc_free(m->t[i].targets);
+    mc_free(m->t);
+    m->t = NULL;
+    m->n = 0;
+}
+
 bool mc_msg_store_type_known(uint16_t type)
 {
     return mc_store_req_type_known(type) || type == MC_MSG_VALUES_REPLY || type == MC_MSG_REPLICAS_REPLY ||
-           type == MC_MSG_KEYED_REPLICAS_REPLY;
+           type == MC_MSG_KEYED_REPLICAS_REPLY || type == MC_MSG_TASK_REPLY || type == MC_MSG_TASKS_REPLY;
 }
 
 const char *mc_msg_store_type_name(uint16_t type)
@@ -392,6 +530,13 @@ mc_status_t mc_msg_store_validate(uint16_t type, mc_rbuf_t *r)
         mc_store_replicas_reply_t v;
         s = mc_store_replicas_reply_decode(type, r, &v);
         mc_store_replicas_reply_free(&v);
+    } else if (type == MC_MSG_TASK_REPLY) {
+        mc_store_task_reply_t v;
+        s = mc_store_task_reply_decode(r, &v);
+    } else if (type == MC_MSG_TASKS_REPLY) {
+        mc_store_tasks_reply_t v;
+        s = mc_store_tasks_reply_decode(r, &v);
+        mc_store_tasks_reply_free(&v);
     } else {
         mc_store_req_t v;
         s = mc_store_req_decode(type, r, &v);

@@ -11,6 +11,10 @@
  *                   mount/... (value: exists 0/1, size, count)
  *   REPLICAS_REPLY  per key (status, replica list): put/upsert start, get
  *   KEYED_REPLICAS_REPLY  (key, replica list) pairs: regex queries
+ *   TASK_REPLY      one task's record: create_copy/move_task, query_task
+ *   TASKS_REPLY     task assignments: fetch_tasks
+ * COPY_START / MOVE_START answer with a REPLICAS_REPLY of two lists: the
+ * source replica, then the new target replicas.
  *
  * Decoded messages borrow slices from the frame; arrays are heap-allocated
  * and released with the matching _free. */
@@ -24,6 +28,7 @@
     X(MOUNT_SEGMENT, 100, "mount_segment")                     \
     X(REMOUNT_SEGMENTS, 101, "remount_segments")               \
     X(UNMOUNT_SEGMENT, 102, "unmount_segment")                 \
+    X(GRACEFUL_UNMOUNT_SEGMENT, 103, "graceful_unmount_segment") \
     X(PUT_START, 110, "put_start")                             \
     X(PUT_END, 111, "put_end")                                 \
     X(PUT_REVOKE, 112, "put_revoke")                           \
@@ -36,9 +41,23 @@
     X(REMOVE, 130, "remove")                                   \
     X(REMOVE_BY_REGEX, 131, "remove_by_regex")                 \
     X(REMOVE_ALL, 132, "remove_all")                           \
+    X(BATCH_REPLICA_CLEAR, 133, "batch_replica_clear")         \
+    X(CREATE_COPY_TASK, 140, "create_copy_task")               \
+    X(CREATE_MOVE_TASK, 141, "create_move_task")               \
+    X(QUERY_TASK, 142, "query_task")                           \
+    X(FETCH_TASKS, 143, "fetch_tasks")                         \
+    X(MARK_TASK_COMPLETE, 144, "mark_task_complete")           \
+    X(COPY_START, 150, "copy_start")                           \
+    X(COPY_END, 151, "copy_end")                               \
+    X(COPY_REVOKE, 152, "copy_revoke")                         \
+    X(MOVE_START, 153, "move_start")                           \
+    X(MOVE_END, 154, "move_end")                               \
+    X(MOVE_REVOKE, 155, "move_revoke")                         \
     X(VALUES_REPLY, 390, "values_reply")                       \
     X(REPLICAS_REPLY, 391, "replicas_reply")                   \
-    X(KEYED_REPLICAS_REPLY, 392, "keyed_replicas_reply")
+    X(KEYED_REPLICAS_REPLY, 392, "keyed_replicas_reply")       \
+    X(TASK_REPLY, 393, "task_reply")                           \
+    X(TASKS_REPLY, 394, "tasks_reply")
 
 enum mc_msg_store_type {
 #define MC_MSG_STORE_ENUM(name, value, str) MC_MSG_##name = (value),
@@ -50,6 +69,9 @@ enum mc_msg_store_type {
 #define MC_MSG_STORE_MAX_KEYS (1u << 20)
 #define MC_MSG_STORE_MAX_SEGS 4096u
 #define MC_MSG_STORE_MAX_PREF 64u
+#define MC_MSG_STORE_MAX_TARGETS 64u   /* copy targets per task */
+#define MC_MSG_STORE_MAX_TASKS 1024u   /* assignments per fetch */
+#define MC_MSG_STORE_MAX_MESSAGE 256u  /* task status message */
 
 typedef struct mc_msg_seg {
     mc_uuid_t id;
@@ -86,7 +108,14 @@ typedef struct mc_store_req {
     mc_slice_t pattern;     /* BY_REGEX forms */
     uint32_t nsegs;
     mc_msg_seg_t *segs;     /* MOUNT (1) / REMOUNT (n) */
-    mc_uuid_t seg_id;       /* UNMOUNT */
+    mc_uuid_t seg_id;       /* UNMOUNT forms */
+    uint64_t arg;           /* GRACEFUL_UNMOUNT: grace ms; FETCH_TASKS: max tasks */
+    uint32_t ntargets;
+    mc_slice_t *targets;    /* task and COPY/MOVE_START targets (segment names);
+                               source / clear segment travel in name */
+    mc_uuid_t task_id;      /* QUERY_TASK, MARK_TASK_COMPLETE */
+    uint8_t task_status;    /* MARK_TASK_COMPLETE */
+    mc_slice_t message;     /* MARK_TASK_COMPLETE */
 } mc_store_req_t;
 
 void mc_store_req_encode(mc_wbuf_t *w, uint64_t req_id, const mc_store_req_t *m);
@@ -138,6 +167,44 @@ void mc_store_replicas_reply_add(mc_wbuf_t *w, mc_slice_t key /* keyed only */, 
 void mc_store_replicas_reply_finish(mc_wbuf_t *w);
 mc_status_t mc_store_replicas_reply_decode(uint16_t type, mc_rbuf_t *r, mc_store_replicas_reply_t *m);
 void mc_store_replicas_reply_free(mc_store_replicas_reply_t *m);
+
+/* One task's record (TASK_REPLY). message borrowed from the frame. */
+typedef struct mc_store_task_reply {
+    int32_t status;
+    mc_uuid_t id;
+    uint8_t type;           /* enum mc_task_type */
+    uint8_t task_status;    /* enum mc_task_status */
+    uint64_t created_ms;
+    uint64_t updated_ms;
+    mc_uuid_t assigned_client;
+    mc_slice_t message;
+} mc_store_task_reply_t;
+
+void mc_store_task_reply_encode(mc_wbuf_t *w, uint64_t req_id, const mc_store_task_reply_t *m);
+mc_status_t mc_store_task_reply_decode(mc_rbuf_t *r, mc_store_task_reply_t *m);
+
+/* Task assignments (TASKS_REPLY). Slices borrowed from the frame; the
+ * arrays are heap-allocated, released with mc_store_tasks_reply_free. */
+typedef struct mc_store_task_assign {
+    mc_uuid_t id;
+    uint8_t type;
+    mc_slice_t key;
+    mc_slice_t source;
+    uint32_t ntargets;
+    mc_slice_t *targets;
+    uint64_t created_ms;
+    uint32_t max_retry;
+} mc_store_task_assign_t;
+
+typedef struct mc_store_tasks_reply {
+    int32_t status;
+    uint32_t n;
+    mc_store_task_assign_t *t;
+} mc_store_tasks_reply_t;
+
+void mc_store_tasks_reply_encode(mc_wbuf_t *w, uint64_t req_id, const mc_store_tasks_reply_t *m);
+mc_status_t mc_store_tasks_reply_decode(mc_rbuf_t *r, mc_store_tasks_reply_t *m);
+void mc_store_tasks_reply_free(mc_store_tasks_reply_t *m);
 
 /* For mc_msg_validate: decode and free any store message. */
 mc_status_t mc_msg_store_validate(uint16_t type, mc_rbuf_t *r);

@@ -18,7 +18,16 @@
     X(TE_META_PUT, 506, "te_meta_put") \
     X(TE_META_PUT_REPLY, 507, "te_meta_put_reply") \
     X(TE_META_DEL, 508, "te_meta_del") \
-    X(TE_META_DEL_REPLY, 509, "te_meta_del_reply")
+    X(TE_META_DEL_REPLY, 509, "te_meta_del_reply") \
+    X(EP_JOIN, 600, "ep_join") \
+    X(EP_VIEW, 601, "ep_view") \
+    X(EP_HEARTBEAT, 602, "ep_heartbeat") \
+    X(EP_DATA, 603, "ep_data") \
+    X(EP_ROW, 604, "ep_row") \
+    X(EP_DECIDE, 605, "ep_decide") \
+    X(EP_PROPOSE, 606, "ep_propose") \
+    X(EP_PROPOSE_REPLY, 607, "ep_propose_reply") \
+    X(EP_SEGMENT, 608, "ep_segment")
 
 enum mc_msg_type {
 #define MC_MSG_ENUM(name, value, str) MC_MSG_##name = (value),

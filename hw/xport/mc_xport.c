@@ -255,6 +255,7 @@ static void mc_xport_opts_resolve(mc_xport_t *x, const mc_xport_opts_t *in)
     if (mc_xport_env_true("MC_FORCE_TCP"))
         x->o.force_tcp = true;
     x->shm_enabled = x->o.shm != -2 && !x->o.force_tcp;
+    x->o.protocol = x->o.protocol && *x->o.protocol ? x->o.protocol : "tcp";
 }
 
 /* ------------------------------------------------------ create/destroy --- */
@@ -270,6 +271,15 @@ mc_xport_t *mc_xport_create(const mc_xport_opts_t *opts)
         return NULL;
     mc_xport_opts_resolve(x, opts);
     snprintf(x->desc, sizeof x->desc, "starting");
+    bool rdma = strcmp(x->o.protocol, "rdma") == 0;
+    if (!rdma && strcmp(x->o.protocol, "tcp") != 0) {
+        mc_xport_logf(x, MC_LOG_ERROR, "unknown protocol '%s' (tcp or rdma)", x->o.protocol);
+        goto fail_x;
+    }
+    if (rdma && x->o.force_tcp) {
+        mc_xport_logf(x, MC_LOG_INFO, "MC_FORCE_TCP: protocol rdma falls back to TCP");
+        rdma = false;
+    }
     x->flusher = calloc(1, sizeof *x->flusher);
     if (!x->flusher)
         goto fail_x;
@@ -284,6 +294,11 @@ mc_xport_t *mc_xport_create(const mc_xport_opts_t *opts)
 
     x->be[MC_XPORT_BE_TCP] = &mc_xport_tcp_ops;
     x->be[MC_XPORT_BE_SHM] = x->shm_enabled ? &mc_xport_shm_ops : NULL;
+    x->be[MC_XPORT_BE_RDMA] = rdma ? mc_xport_verbs_ops : NULL;
+    if (rdma && !mc_xport_verbs_ops) {
+        mc_xport_logf(x, MC_LOG_ERROR, "no RDMA device found (built without libibverbs; set MC_FORCE_TCP=1 to use TCP)");
+        goto fail_be;
+    }
     /* tcp first: it binds the data port, which names the shm socket. */
     for (int i = 0; i < MC_XPORT_BE_COUNT; i++) {
         if (!x->be[i])
@@ -292,16 +307,20 @@ mc_xport_t *mc_xport_create(const mc_xport_opts_t *opts)
             mc_xport_logf(x, MC_LOG_ERROR, "backend %s failed to start", x->be[i]->name);
             if (!x->be_state[i])
                 x->be[i] = NULL; /* else kept only to be stopped and freed */
-            if (i == MC_XPORT_BE_TCP)
+            if (i != MC_XPORT_BE_SHM)
                 goto fail_be;
             x->shm_enabled = false;
         }
     }
+    /* the caller's strings are only read during create */
+    x->o.protocol = x->be[MC_XPORT_BE_RDMA] ? "rdma" : "tcp";
+    x->o.rdma_devices = NULL;
     mc_xport_endpoint_t me;
     memset(&me, 0, sizeof me);
     snprintf(me.host, sizeof me.host, "%s", x->host);
     me.data_port = mc_xport_data_port(x);
     me.shm = x->shm_enabled;
+    me.rdma_port = x->be[MC_XPORT_BE_RDMA] ? mc_xport_verbs_port(x->be_state[MC_XPORT_BE_RDMA]) : 0;
     mc_xport_desc_format(&me, x->desc, sizeof x->desc);
     mc_xport_logf(x, MC_LOG_DEBUG, "up: conns/peer=%u slice=%llu timeout=%llums force_tcp=%d",
                   x->o.conns_per_peer, (unsigned long long)x->o.slice_size,
@@ -526,7 +545,11 @@ static mc_status_t mc_xport_post_one(mc_xport_t *x, const mc_xfer_op_t *in)
         s = MC_TRANSFER_FAIL;
         goto fail;
     }
-    if (x->shm_enabled && op->ep.shm) {
+    if (x->be[MC_XPORT_BE_RDMA] && op->ep.rdma_port) {
+        atomic_fetch_add(&x->st_ops[MC_XPORT_BE_RDMA], 1);
+        atomic_fetch_add(&x->st_bytes[MC_XPORT_BE_RDMA], op->len);
+        x->be[MC_XPORT_BE_RDMA]->post(x->be_state[MC_XPORT_BE_RDMA], op);
+    } else if (x->shm_enabled && op->ep.shm) {
         x->be[MC_XPORT_BE_SHM]->post(x->be_state[MC_XPORT_BE_SHM], op);
     } else {
         mc_xport_post_tcp(x, op);
@@ -556,6 +579,8 @@ void mc_xport_stats(const mc_xport_t *x, mc_xport_stats_t *out)
     out->bytes_tcp = atomic_load(&m->st_bytes[MC_XPORT_BE_TCP]);
     out->bytes_shm = atomic_load(&m->st_bytes[MC_XPORT_BE_SHM]);
     out->ops_done = atomic_load(&m->st_done);
+    out->ops_rdma = atomic_load(&m->st_ops[MC_XPORT_BE_RDMA]);
+    out->bytes_rdma = atomic_load(&m->st_bytes[MC_XPORT_BE_RDMA]);
 }
 
 uint16_t mc_xport_data_port(const mc_xport_t *x)

@@ -84,6 +84,7 @@ typedef struct mc_xport_endpoint {
     char host[MC_XPORT_HOST_LEN]; /* numeric IPv4/IPv6 or "localhost" */
     uint16_t data_port;           /* TCP data port */
     bool shm;                     /* peer offers shared memory */
+    uint16_t rdma_port;           /* verbs handshake port; 0 = no rdma */
 } mc_xport_endpoint_t;
 
 /* Run fn(arg) on the loop thread later; thread-safe; 0 or -1 (shutting
@@ -114,6 +115,11 @@ typedef struct mc_xport_opts {
     mc_xport_log_fn log; /* optional; NULL = stderr. Any thread. */
     void *log_ctx;
     int log_level; /* enum mc_log_level; lines below it are dropped */
+    /* "tcp" (NULL/"") or "rdma": the verbs backend (mc_xport_verbs.h)
+     * serves peers that offer rdma; create fails without an RDMA device
+     * unless MC_FORCE_TCP is set (then everything goes over TCP). */
+    const char *protocol;
+    const char *rdma_devices; /* comma list of device names; NULL/"" = auto */
 } mc_xport_opts_t;
 
 /* NULL on failure (logged). Starts the listener and worker threads. */
@@ -134,7 +140,7 @@ mc_status_t mc_xport_mem_unregister(mc_xport_t *x, void *addr);
  * it). */
 mc_status_t mc_xport_post(mc_xport_t *x, const mc_xfer_op_t *ops, size_t n);
 
-/* This xport's descriptor, "mcx1 host=<h> port=<p> shm=<0|1>", to publish. */
+/* This xport's descriptor, "mcx1 host=<h> port=<p> shm=<0|1>[ rdma=<port>]", to publish. */
 const char *mc_xport_local_desc(const mc_xport_t *x);
 uint16_t mc_xport_data_port(const mc_xport_t *x);
 /* Remember peer_ctrl's descriptor (replaces an earlier one; desc NULL
@@ -155,6 +161,7 @@ typedef struct mc_xport_stats {
     uint64_t ops_tcp, ops_shm;     /* ops handed to each backend */
     uint64_t bytes_tcp, bytes_shm; /* bytes of those ops */
     uint64_t ops_done;             /* completions delivered */
+    uint64_t ops_rdma, bytes_rdma; /* ops/bytes handed to the verbs backend */
 } mc_xport_stats_t;
 void mc_xport_stats(const mc_xport_t *x, mc_xport_stats_t *out);
 

@@ -1,4 +1,4 @@
-/* Data-endpoint descriptor "mcx1 host=<h> port=<p> shm=<0|1>": pure
+/* Data-endpoint descriptor "mcx1 host=<h> port=<p> shm=<0|1>[ rdma=<p>]": pure
  * format/parse (fuzzed with the protocol headers). Unknown keys are
  * ignored so later versions may add fields (e.g. rdma). */
 #include <stdio.h>
@@ -8,7 +8,9 @@
 
 void mc_xport_desc_format(const mc_xport_endpoint_t *ep, char *buf, size_t len)
 {
-    snprintf(buf, len, "mcx1 host=%s port=%u shm=%d", ep->host, (unsigned)ep->data_port, ep->shm ? 1 : 0);
+    int n = snprintf(buf, len, "mcx1 host=%s port=%u shm=%d", ep->host, (unsigned)ep->data_port, ep->shm ? 1 : 0);
+    if (ep->rdma_port && n > 0 && (size_t)n < len)
+        snprintf(buf + n, len - (size_t)n, " rdma=%u", (unsigned)ep->rdma_port);
 }
 
 /* Parse a decimal number in [0, max] spanning exactly [s, e). */
@@ -66,6 +68,10 @@ int mc_xport_desc_parse(const char *desc, mc_xport_endpoint_t *out)
             if (mc_xport_desc_num(v, p, 1, &n) != 0)
                 return -1;
             ep.shm = n == 1;
+        } else if (klen == 4 && memcmp(tok, "rdma", 4) == 0) {
+            if (mc_xport_desc_num(v, p, 65535, &n) != 0)
+                return -1;
+            ep.rdma_port = (uint16_t)n;
         }
     }
     if (!have_host || !have_port)

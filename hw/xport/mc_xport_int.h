@@ -51,8 +51,10 @@ struct mc_xport_backend_ops {
 
 extern const mc_xport_backend_ops_t mc_xport_tcp_ops;
 extern const mc_xport_backend_ops_t mc_xport_shm_ops;
+/* verbs (mc_xport_verbs.c); NULL when built without libibverbs */
+extern const mc_xport_backend_ops_t *const mc_xport_verbs_ops;
 
-enum { MC_XPORT_BE_TCP = 0, MC_XPORT_BE_SHM = 1, MC_XPORT_BE_COUNT = 2 };
+enum { MC_XPORT_BE_TCP = 0, MC_XPORT_BE_SHM = 1, MC_XPORT_BE_RDMA = 2, MC_XPORT_BE_COUNT = 3 };
 
 struct mc_xport {
     mc_xport_opts_t o; /* resolved options */
@@ -105,6 +107,8 @@ void mc_xport_thread_join_all(mc_xport_t *x);
 
 /* tcp: the bound data port. */
 uint16_t mc_xport_tcp_port(void *tcp_state);
+/* verbs: the bound handshake port. */
+uint16_t mc_xport_verbs_port(void *verbs_state);
 /* shared allocations (mc_xport_shared.c) */
 int mc_xport_shared_init(mc_xport_t *x);
 void mc_xport_shared_fini(mc_xport_t *x);

@@ -32,7 +32,25 @@ int mc_xport_io_read(int fd, void *buf, size_t n)
     return MC_XPORT_IO_OK;
 }
 
-int mc_xport_rd_read(mc_xport_rd_t *r, void *dst, size_t n)
+/* recv for the buffered reader. With deferred output pending it first
+ * takes what is already there without blocking; when that is less than
+ * `need` (the reader is about to wait for the peer) it flushes first. */
+static ssize_t mc_xport_rd_recv(mc_xport_rd_t *r, void *dst, size_t cap, size_t need, int flags)
+{
+    if (!r->flush_pending || !r->flush)
+        return recv(r->fd, dst, cap, flags);
+    ssize_t got = recv(r->fd, dst, cap, MSG_DONTWAIT);
+    if (got == 0 || (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK) || (got > 0 && (size_t)got >= need))
+        return got;
+    r->flush_pending = false;
+    if (r->flush(r->flush_ctx) != 0) {
+        errno = EPIPE;
+        return -1;
+    }
+    return got > 0 ? got : recv(r->fd, dst, cap, flags);
+}
+
+static int mc_xport_rd_read_mode(mc_xport_rd_t *r, void *dst, size_t n, bool exact)
 {
     unsigned char *d = dst;
     size_t done = 0;
@@ -45,15 +63,17 @@ int mc_xport_rd_read(mc_xport_rd_t *r, void *dst, size_t n)
         if (done == n)
             return MC_XPORT_IO_OK;
         r->pos = r->len = 0; /* buffer empty */
-        if (n - done >= MC_XPORT_RD_CAP / 2) {
-            int rc = mc_xport_io_read(r->fd, d + done, n - done);
-            if (rc != MC_XPORT_IO_OK && done > 0)
-                return MC_XPORT_IO_ERR;
-            return rc;
-        }
-        ssize_t got = recv(r->fd, r->buf, sizeof r->buf, 0);
+        /* Large reads go straight into the destination. */
+        bool direct = exact || n - done >= MC_XPORT_RD_CAP / 2;
+        ssize_t got = direct ? mc_xport_rd_recv(r, d + done, n - done, n - done, MSG_WAITALL)
+                             : mc_xport_rd_recv(r, r->buf, sizeof r->buf, n - done, 0);
         if (got > 0) {
-            r->len = (size_t)got;
+            if (direct)
+                done += (size_t)got;
+            else
+                r->len = (size_t)got;
+            if (done == n)
+                return MC_XPORT_IO_OK;
             continue;
         }
         if (got == 0)
@@ -64,6 +84,16 @@ int mc_xport_rd_read(mc_xport_rd_t *r, void *dst, size_t n)
             return MC_XPORT_IO_IDLE;
         return MC_XPORT_IO_ERR;
     }
+}
+
+int mc_xport_rd_read(mc_xport_rd_t *r, void *dst, size_t n)
+{
+    return mc_xport_rd_read_mode(r, dst, n, false);
+}
+
+int mc_xport_rd_read_exact(mc_xport_rd_t *r, void *dst, size_t n)
+{
+    return mc_xport_rd_read_mode(r, dst, n, true);
 }
 
 int mc_xport_io_writev(int fd, struct iovec *iov, int cnt)

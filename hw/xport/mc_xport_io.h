@@ -25,11 +25,23 @@ int mc_xport_io_read(int fd, void *buf, size_t n);
 typedef struct mc_xport_rd {
     int fd;
     size_t pos, len;
+    /* Optional deferred output (e.g. coalesced responses): while
+     * flush_pending is set, the reader first takes what has arrived without
+     * blocking and, if that is not enough, clears flush_pending and calls
+     * flush(flush_ctx) before it waits. So deferred output never waits on
+     * the peer. A nonzero return from flush fails the read (MC_XPORT_IO_ERR). */
+    int (*flush)(void *ctx);
+    void *flush_ctx;
+    bool flush_pending;
     unsigned char buf[MC_XPORT_RD_CAP];
 } mc_xport_rd_t;
 
 /* Read exactly n bytes (same results as mc_xport_io_read). */
 int mc_xport_rd_read(mc_xport_rd_t *r, void *dst, size_t n);
+/* Same, but never reads past the n bytes (buffered bytes are used first):
+ * for a header whose large payload should then go straight to its
+ * destination instead of partly through the buffer. */
+int mc_xport_rd_read_exact(mc_xport_rd_t *r, void *dst, size_t n);
 /* Bytes already buffered (a following message has at least partly arrived). */
 static inline size_t mc_xport_rd_buffered(const mc_xport_rd_t *r)
 {

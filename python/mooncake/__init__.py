@@ -1,1 +1,1 @@
-"""Mooncake in C: Python bindings. See mooncake.store."""
+"""Mooncake in C: Python bindings. See mooncake.store and mooncake.engine."""

@@ -15,7 +15,7 @@ from mooncake._store import BufferHandle, MooncakeHostMemAllocator, ReplicateCon
 __all__ = [
     "MooncakeDistributedStore", "ReplicateConfig", "BufferHandle", "MooncakeHostMemAllocator",
     "ReplicaStatus", "TaskStatus", "TaskType", "SoftPinAction", "ObjectDataType",
-    "ReplicaDescriptor", "MemoryDescriptor", "DiskDescriptor", "Descriptor",
+    "ReplicaDescriptor", "MemoryDescriptor", "DiskDescriptor", "Descriptor", "QueryTaskResponse",
     "bind_to_numa_node", "error_name",
 ]
 
@@ -102,40 +102,10 @@ class MooncakeDistributedStore(_store.MooncakeDistributedStore):
         """{key: list[ReplicaDescriptor]}; keys that failed are omitted."""
         return {k: [ReplicaDescriptor(*t) for t in v] for k, v in self._batch_get_replica_desc(keys).items()}
 
-    # ---- not available in this build: upstream's return shapes with
-    # NOT_SUPPORTED (-1012), so callers see a code rather than a crash ----
-
-    def mount_segment(self, path, size, offset=0, protocol="tcp", location=""):
-        _check_types(str, path, int, size, int, offset, str, protocol, str, location)
-        return {"ret": NOT_SUPPORTED, "segment_ids": []}
-
-    def allocate_and_mount_segment(self, size, protocol="tcp", location=""):
-        _check_types(int, size, str, protocol, str, location)
-        return {"ret": NOT_SUPPORTED, "segment_ids": [], "allocated_size": 0}
-
-    def unmount_segment(self, segment_ids, grace_period_seconds=0):
-        _check_types(list, segment_ids, int, grace_period_seconds)
-        return NOT_SUPPORTED
-
-    def unmount_and_free_segment(self, segment_ids, grace_period_seconds=0):
-        _check_types(list, segment_ids, int, grace_period_seconds)
-        return NOT_SUPPORTED
-
-    def create_copy_task(self, key, targets):
-        _check_types(str, key, list, targets)
-        return (0, 0), NOT_SUPPORTED
-
-    def create_move_task(self, key, source, target):
-        _check_types(str, key, str, source, str, target)
-        return (0, 0), NOT_SUPPORTED
-
     def query_task(self, task_id):
-        _check_types(tuple, task_id)
-        return None, TASK_NOT_FOUND  # no task can exist
-
-    def batch_replica_clear(self, keys, segment_name=""):
-        _check_types(list, keys, str, segment_name)
-        return []
+        """(QueryTaskResponse, 0) or (None, error code); -1400 for an unknown id."""
+        raw, code = self._query_task(task_id)
+        return (QueryTaskResponse(*raw) if raw is not None else None), code
 
     def _setup_dict(self, cfg):
         """setup({...}): keys as upstream's dict form (spec §6.1); values are
@@ -153,6 +123,27 @@ class MooncakeDistributedStore(_store.MooncakeDistributedStore):
         return super().setup(str(cfg["local_hostname"]), str(cfg["metadata_server"]), seg, buf,
                              str(cfg.get("protocol", "tcp")), str(cfg.get("rdma_devices", "")),
                              str(cfg.get("master_server_addr", "127.0.0.1:50051")))
+
+
+class QueryTaskResponse:
+    """A copy/move task's state (query_task). Timestamps are the master's
+    monotonic clock in ms (upstream: wall-clock epoch ms)."""
+
+    __slots__ = ("id", "type", "status", "created_at_ms_epoch", "last_updated_at_ms_epoch",
+                 "assigned_client", "message")
+
+    def __init__(self, task_id, ttype, status, created, updated, assigned, message):
+        self.id = task_id
+        self.type = TaskType(ttype)
+        self.status = TaskStatus(status)
+        self.created_at_ms_epoch = created
+        self.last_updated_at_ms_epoch = updated
+        self.assigned_client = assigned
+        self.message = message
+
+    def __repr__(self):
+        return (f"<QueryTaskResponse id={self.id} type={self.type.name} status={self.status.name} "
+                f"message={self.message!r}>")
 
 
 class Descriptor:
@@ -215,10 +206,6 @@ class ReplicaDescriptor:
 
     def __repr__(self):
         return f"<ReplicaDescriptor status={self._status.name} {self._mem.buffer_descriptor!r}>"
-
-
-NOT_SUPPORTED = -1012
-TASK_NOT_FOUND = -1400
 
 
 def _check_types(*pairs):

@@ -9,6 +9,7 @@
  *   mc_py_store_zc.c    zero-copy calls (register, put_from, get_into)
  *   mc_py_ranges.c      get_into_ranges
  *   mc_py_replicas.c    raw replica descriptors (wrapped in store.py)
+ *   mc_py_tasks.c       extra segments, copy/move tasks, batch_replica_clear
  * Every blocking call releases the GIL (MC_PY_CALL). */
 #ifndef MC_PY_H
 #define MC_PY_H
@@ -50,6 +51,7 @@ extern PyTypeObject mc_py_hostmem_type;
 extern PyMethodDef mc_py_store_bytes_methods[];
 extern PyMethodDef mc_py_store_zc_methods[];
 extern PyMethodDef mc_py_store_replica_methods[];
+extern PyMethodDef mc_py_store_task_methods[];
 
 /* ---- arguments ---- */
 /* A key: str (UTF-8) or bytes; borrowed from obj. TypeError otherwise. */

@@ -1,5 +1,5 @@
-/* MooncakeDistributedStore: the type and its lifecycle (setup, init_all,
- * close, health_check, get_hostname, alloc_from_mem_pool). */
+/* MooncakeDistributedStore: the type and its lifecycle (setup, setup_dummy,
+ * init_all, close, health_check, get_hostname, alloc_from_mem_pool). */
 #include <string.h>
 
 #include "mc_py.h"
@@ -119,14 +119,40 @@ static PyObject *store_hostname(PyObject *obj, PyObject *unused)
     return PyUnicode_FromString(name);
 }
 
+static PyObject *store_setup_dummy(PyObject *obj, PyObject *args, PyObject *kw)
+{
+    static char *kwlist[] = {"mem_pool_size", "local_buffer_size", "server_address", NULL};
+    mc_py_store_t *self = (mc_py_store_t *)obj;
+    uint64_t pool, lbuf;
+    const char *server;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O&O&s:setup_dummy", kwlist, mc_py_conv_u64, &pool, mc_py_conv_u64,
+                                     &lbuf, &server))
+        return NULL;
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    pthread_rwlock_wrlock(&self->lk);
+    if (self->s) {
+        rc = MC_PY_INVALID_PARAMS; /* already set up: close() first */
+    } else {
+        mooncake_store_t *s = NULL;
+        rc = mooncake_store_setup_dummy(&s, pool, lbuf, server);
+        if (rc == 0)
+            self->s = s;
+    }
+    pthread_rwlock_unlock(&self->lk);
+    Py_END_ALLOW_THREADS
+    return PyLong_FromLong(rc);
+}
+
 static PyObject *store_alloc_from_mem_pool(PyObject *obj, PyObject *args, PyObject *kw)
 {
-    (void)obj;
     static char *kwlist[] = {"size", NULL};
-    uint64_t size;
+    uint64_t size, addr = 0;
     if (!PyArg_ParseTupleAndKeywords(args, kw, "O&:alloc_from_mem_pool", kwlist, mc_py_conv_u64, &size))
         return NULL;
-    return PyLong_FromLong(0); /* upstream: the real client has no pool (dummy mode only) */
+    /* a dummy's shared-memory region; 0 on a real client (upstream) */
+    MC_PY_CALL((mc_py_store_t *)obj, s, addr = mooncake_store_alloc_from_mem_pool(s, size));
+    return PyLong_FromUnsignedLongLong(addr);
 }
 
 #define KW(f) (PyCFunction)(void (*)(void))(f), METH_VARARGS | METH_KEYWORDS
@@ -138,7 +164,10 @@ static PyMethodDef lifecycle_methods[] = {
     {"close", store_close, METH_NOARGS, "close() -> 0; unmounts this client's segment"},
     {"health_check", store_health, METH_NOARGS, "0 healthy, 1 not set up/closed, 2 master unreachable"},
     {"get_hostname", store_hostname, METH_NOARGS, "'host:port' of this client ('' if not set up)"},
-    {"alloc_from_mem_pool", KW(store_alloc_from_mem_pool), "alloc_from_mem_pool(size) -> 0 (dummy clients only)"},
+    {"setup_dummy", KW(store_setup_dummy),
+     "setup_dummy(mem_pool_size, local_buffer_size, server_address) -> 0 / -1: forward to a mooncake_client"},
+    {"alloc_from_mem_pool", KW(store_alloc_from_mem_pool),
+     "alloc_from_mem_pool(size) -> address of a new shared-memory region (dummy clients; 0 otherwise)"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -169,5 +198,6 @@ void mc_py_store_prepare(void)
     n = append(n, mc_py_store_bytes_methods);
     n = append(n, mc_py_store_zc_methods);
     n = append(n, mc_py_store_replica_methods);
+    n = append(n, mc_py_store_task_methods);
     all_methods[n] = (PyMethodDef){NULL, NULL, 0, NULL};
 }

@@ -135,6 +135,12 @@ int main(int argc, char **argv)
         q.nsegs = 1;
         q.segs = &seg;
         q.seg_id = seg.id;
+        q.arg = 30000;
+        q.ntargets = 1;
+        q.targets = pref;
+        q.task_id = (mc_uuid_t){5, 6};
+        q.task_status = MC_TASK_FAILED;
+        q.message = mc_slice_cstr("TRANSFER_FAIL");
         mc_store_req_encode(&w, 100 + i, &q);
         emit_w(store_types[i].name, &w);
     }
@@ -173,6 +179,14 @@ int main(int argc, char **argv)
     mc_store_replicas_reply_add(&w, keys[0], MC_OK, &rl);
     mc_store_replicas_reply_finish(&w);
     emit_w("keyed_replicas_reply", &w);
+    mc_store_task_reply_t trep = {0, {5, 6}, MC_TASK_REPLICA_MOVE, MC_TASK_SUCCESS, 10, 20, {1, 2},
+                                  mc_slice_cstr("done")};
+    mc_store_task_reply_encode(&w, 205, &trep);
+    emit_w("task_reply", &w);
+    mc_store_task_assign_t ta = {{5, 6}, MC_TASK_REPLICA_COPY, keys[0], pref[0], 1, pref, 10, 3};
+    mc_store_tasks_reply_t tsr = {0, 1, &ta};
+    mc_store_tasks_reply_encode(&w, 206, &tsr);
+    emit_w("tasks_reply", &w);
 
     /* Transfer-engine messages. */
     mc_msg_te_notify_t tn = {mc_slice_cstr("node-1"), mc_slice_cstr("hello")};

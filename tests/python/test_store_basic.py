@@ -403,14 +403,14 @@ def test_get_replica_desc(store, key):
     assert MooncakeDistributedStore().get_replica_desc(key) == []
 
 
-def test_unavailable_features_report_not_supported(store, key):
-    NOT_SUPPORTED = -1012
-    assert store.mount_segment("/dev/shm/x", 16 << 20) == {"ret": NOT_SUPPORTED, "segment_ids": []}
-    assert store.allocate_and_mount_segment(16 << 20)["ret"] == NOT_SUPPORTED
-    assert store.unmount_segment(["1-2"]) == NOT_SUPPORTED
-    assert store.unmount_and_free_segment(["1-2"], grace_period_seconds=1) == NOT_SUPPORTED
-    assert store.create_copy_task(key, ["127.0.0.1:1"]) == ((0, 0), NOT_SUPPORTED)
-    assert store.create_move_task(key, "a:1", "b:2") == ((0, 0), NOT_SUPPORTED)
+def test_segment_and_task_calls_reject_bad_input(store, key):
+    # real implementations now (tests/python/test_tasks_segments.py); bad input gets codes
+    assert store.mount_segment("/nonexistent/x", 16 << 20) == {"ret": INVALID_PARAMS, "segment_ids": []}
+    assert store.allocate_and_mount_segment(0)["ret"] == INVALID_PARAMS
+    assert store.unmount_segment(["1-2"]) == -1
+    assert store.unmount_and_free_segment(["1-2"], grace_period_seconds=1) == -1
+    assert store.create_copy_task(key, ["127.0.0.1:1"]) == ((0, 0), -704)
+    assert store.create_move_task(key, "a:1", "b:2") == ((0, 0), -704)
     assert store.query_task((1, 2)) == (None, -1400)
     assert store.batch_replica_clear([key]) == []
     with pytest.raises(TypeError):

@@ -1037,7 +1037,7 @@ START_TEST(test_checks_and_blackhole)
     ck_assert_int_eq(s.faults[1].kind, MC_FAULT_XFER_BLACKHOLE_OFF);
     ck_assert_str_eq(s.faults[1].node, "c1");
     mc_scenario_free(&s);
-    ERR("{" BASE ",'checks':['nope']}", "t.json: checks[0]: unknown check 'nope' (expected: store_history)");
+    ERR("{" BASE ",'checks':['nope']}", "t.json: checks[0]: unknown check 'nope' (expected: store_history, ep)");
     ERR("{" BASE ",'checks':[1]}", "t.json: checks[0]: expected a check name, got a number");
     ERR("{" BASE ",'checks':'store_history'}",
         "t.json: checks: expected an array of check names or an object, got a string");

@@ -79,6 +79,26 @@ MOONCAKE_API void mooncake_replicate_config_init(mooncake_replicate_config_t *cf
 MOONCAKE_API int mooncake_store_setup(mooncake_store_t **out, const char *local_hostname, const char *metadata_server,
                          uint64_t global_segment_size, uint64_t local_buffer_size, const char *protocol,
                          const char *rdma_devices, const char *master_server_addr);
+/* setup_dummy(mem_pool_size, local_buffer_size, server_address): a dummy
+ * client of the mooncake_client service at server_address ("host:port",
+ * same host). It owns no segment: every call is forwarded to that real
+ * client and answers with the real client's codes; payloads go through
+ * memory shared with it (the local_buffer_size staging buffer and
+ * alloc_from_mem_pool regions), not through the socket. mem_pool_size is
+ * ignored (as upstream). 0, or -1 when the service cannot be reached or
+ * refuses the shared memory; *out is set on success only. Unavailable in
+ * dummy mode (as upstream): mount/unmount of segments (-1); hostname is "".
+ * If the service goes away, calls fail with -900 RPC_FAIL (health 2) and
+ * the next call reconnects. close() releases everything the real client
+ * held for this dummy (so does the dummy process dying). */
+MOONCAKE_API int mooncake_store_setup_dummy(mooncake_store_t **out, uint64_t mem_pool_size, uint64_t local_buffer_size,
+                                            const char *server_address);
+/* alloc_from_mem_pool: a dummy's new shared-memory region of size bytes
+ * (its address; 0 on failure or for a real client). Register it with
+ * mooncake_store_register_buffer (exactly this address and size) before
+ * the zero-copy calls use it; it lives until close. */
+MOONCAKE_API uint64_t mooncake_store_alloc_from_mem_pool(mooncake_store_t *s, uint64_t size);
+
 /* Unmounts the segment on the master (objects stored only in it are gone)
  * and frees. NULL is a no-op.
  * No call may be in flight on s. */
@@ -257,6 +277,55 @@ MOONCAKE_API int mooncake_store_get_replica_desc(mooncake_store_t *s, const void
 MOONCAKE_API void mooncake_store_batch_get_replica_desc(mooncake_store_t *s, size_t n, const void *const *keys,
                                                         const size_t *klens, mooncake_replica_desc_t *out,
                                                         size_t cap, int *counts);
+
+/* ---- extra segments (Python mount_segment & co., RealClient only) ----
+ * Segment and task ids are 128-bit UUIDs; Python shows segment ids as
+ * "<hi>-<lo>" and task ids as (hi, lo). */
+typedef struct mooncake_uuid {
+    uint64_t hi, lo;
+} mooncake_uuid_t;
+/* Maps [offset, offset+size) of file `path` (offset page-aligned; a regular
+ * file shorter than offset+size is extended) and mounts it under this
+ * client's name. protocol: "tcp"; location is a hint (ignored). */
+MOONCAKE_API int mooncake_store_mount_segment(mooncake_store_t *s, const char *path, uint64_t size, uint64_t offset,
+                                              const char *protocol, const char *location, mooncake_uuid_t *id);
+/* Allocates size bytes (rounded up to 4 KiB; *allocated tells) and mounts them. */
+MOONCAKE_API int mooncake_store_allocate_and_mount_segment(mooncake_store_t *s, uint64_t size, const char *protocol,
+                                                           const char *location, mooncake_uuid_t *id,
+                                                           uint64_t *allocated);
+/* Unmounts segments by id: grace 0 at once (objects only there vanish),
+ * else no new allocations and readable for grace_period_seconds, then
+ * unmounted and the memory unmapped / freed. -1 for an id this client did
+ * not mount; stops at the first failure. */
+MOONCAKE_API int mooncake_store_unmount_segment(mooncake_store_t *s, const mooncake_uuid_t *ids, size_t n,
+                                                uint64_t grace_period_seconds);
+MOONCAKE_API int mooncake_store_unmount_and_free_segment(mooncake_store_t *s, const mooncake_uuid_t *ids, size_t n,
+                                                         uint64_t grace_period_seconds);
+
+/* ---- copy / move tasks ----
+ * A task is executed asynchronously by the client owning the source
+ * replica; query_task follows it (TaskStatus 0 PENDING, 1 PROCESSING,
+ * 2 FAILED, 3 SUCCESS). Errors: -704 no such key, -600 bad targets
+ * (unknown segment, source == target), -1400 unknown task id. */
+typedef struct mooncake_task_info {
+    mooncake_uuid_t id;
+    int type;                    /* TaskType: 0 REPLICA_COPY, 1 REPLICA_MOVE */
+    int status;                  /* TaskStatus */
+    uint64_t created_at_ms;      /* master's clock, ms */
+    uint64_t last_updated_at_ms;
+    mooncake_uuid_t assigned_client;
+    char message[256];           /* failure reason ("" on success) */
+} mooncake_task_info_t;
+MOONCAKE_API int mooncake_store_create_copy_task(mooncake_store_t *s, const void *key, size_t klen,
+                                                 const char *const *targets, size_t ntargets, mooncake_uuid_t *task);
+MOONCAKE_API int mooncake_store_create_move_task(mooncake_store_t *s, const void *key, size_t klen, const char *source,
+                                                 const char *target, mooncake_uuid_t *task);
+MOONCAKE_API int mooncake_store_query_task(mooncake_store_t *s, mooncake_uuid_t task, mooncake_task_info_t *out);
+/* BatchReplicaClear: keys this client wrote whose lease has expired lose
+ * their replicas on `segment` (NULL/"" = the whole object). cleared[i]
+ * tells whether key i was cleared; returns how many were, or an error. */
+MOONCAKE_API int mooncake_store_batch_replica_clear(mooncake_store_t *s, size_t n, const void *const *keys,
+                                                    const size_t *klens, const char *segment, bool *cleared);
 
 /* Name of an error code ("OBJECT_NOT_FOUND"; "UNKNOWN_ERROR" if unknown). */
 MOONCAKE_API const char *mooncake_strerror(int code);
