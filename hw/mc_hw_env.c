@@ -32,7 +32,12 @@ typedef struct mc_hw_env {
     /* Data plane, created on first use (a master never needs its threads). */
     mc_xport_t *xport;
     char *data_host;
-    char data_endpoint[MC_XPORT_HOST_LEN + 8];
+    char *protocol;     /* requested data plane protocol, NULL = tcp */
+    char *rdma_devices; /* NULL = auto */
+    bool data_rdma;     /* the xport runs the verbs backend */
+    /* "host:port", or the xport descriptor (mcx1 ... rdma=<p>) when peers
+     * must learn the verbs handshake port too. */
+    char data_endpoint[MC_XPORT_DESC_LEN];
 } mc_hw_env_t;
 
 typedef struct mc_hw_timer {
@@ -202,11 +207,15 @@ static void xport_done(void *ctx, uint64_t tag, mc_status_t status)
         e->env.h->on_xfer_done(e->env.node, tag, status);
 }
 
-/* Peers are named by their data endpoint ("host:port", as published in
- * segment descriptors via data_endpoint()), so resolving is parsing. */
+/* Peers are named by their data endpoint as published in segment
+ * descriptors via data_endpoint(): "host:port", or an xport descriptor
+ * ("mcx1 host=.. port=.. shm=.. rdma=..") from an rdma peer. Resolving is
+ * parsing. */
 static int xport_resolve(void *ctx, const char *peer, mc_xport_endpoint_t *out)
 {
     (void)ctx;
+    if (strncmp(peer, "mcx1", 4) == 0)
+        return mc_xport_desc_parse(peer, out);
     char host[256];
     uint16_t port = 0;
     if (!mc_addr_split(peer, host, sizeof host, &port) || port == 0 || strlen(host) >= sizeof out->host)
@@ -241,8 +250,17 @@ static mc_xport_t *mc_hw_xport(mc_hw_env_t *e)
     xo.log = xport_log;
     xo.log_ctx = e;
     xo.log_level = e->env.log_level;
+    xo.protocol = e->protocol;
+    xo.rdma_devices = e->rdma_devices;
     e->xport = mc_xport_create(&xo);
-    if (e->xport)
+    if (!e->xport)
+        return NULL;
+    mc_xport_endpoint_t me;
+    const char *desc = mc_xport_local_desc(e->xport);
+    e->data_rdma = mc_xport_desc_parse(desc, &me) == 0 && me.rdma_port != 0;
+    if (e->data_rdma) /* peers need the verbs port: publish the whole descriptor */
+        snprintf(e->data_endpoint, sizeof e->data_endpoint, "%s", desc);
+    else /* plain host:port keeps TCP endpoints as before (and short) */
         snprintf(e->data_endpoint, sizeof e->data_endpoint, "%s:%u", xo.host, mc_xport_data_port(e->xport));
     return e->xport;
 }
@@ -294,6 +312,16 @@ static const char *mc_hw_data_endpoint(mc_env_t *env)
 {
     mc_hw_env_t *e = mc_hw_env_of(env);
     return mc_hw_xport(e) ? e->data_endpoint : NULL;
+}
+
+mc_status_t mc_hw_env_data_start(mc_env_t *env)
+{
+    return mc_hw_xport(mc_hw_env_of(env)) ? MC_OK : MC_INVALID_PARAMS;
+}
+
+const char *mc_hw_env_data_protocol(mc_env_t *env)
+{
+    return mc_hw_env_of(env)->data_rdma ? "rdma" : "tcp";
 }
 
 void mc_hw_env_set_data_host(mc_env_t *env, const char *host)
@@ -383,6 +411,8 @@ mc_env_t *mc_hw_env_create(mc_loop_t *loop, const mc_hw_env_opts_t *o)
     e->seed = o->have_seed ? o->seed : mc_hw_seed_random();
     mc_rng_seed(&e->rng, e->seed);
     e->log_out = o->log_out ? o->log_out : stderr;
+    e->protocol = o->protocol && *o->protocol ? mc_strdup(o->protocol) : NULL;
+    e->rdma_devices = o->rdma_devices && *o->rdma_devices ? mc_strdup(o->rdma_devices) : NULL;
     e->trace_out = o->trace_out ? o->trace_out : stdout;
     mc_map_init(&e->timers);
     mc_vec_init(&e->done, sizeof(mc_hw_xfer_done_t));
@@ -414,6 +444,8 @@ void mc_hw_env_destroy(mc_env_t *env)
     if (e->xport)
         mc_xport_destroy(e->xport); /* joins workers; no completion after this */
     mc_free(e->data_host);
+    mc_free(e->protocol);
+    mc_free(e->rdma_devices);
     mc_free(e->name);
     mc_free(e);
 }

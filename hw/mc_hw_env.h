@@ -23,6 +23,12 @@ typedef struct mc_hw_env_opts {
     FILE *log_out;   /* NULL = stderr */
     FILE *trace_out; /* NULL = stdout */
     size_t out_limit; /* per-connection queue bound; 0 = MC_TCP_DEFAULT_OUT_LIMIT */
+    /* Data plane: "tcp" (NULL/"") or "rdma" (hw/xport verbs backend; the
+     * data plane then fails to start without an RDMA device unless
+     * MC_FORCE_TCP is set). rdma_devices: comma list, NULL/"" = auto.
+     * Both copied. */
+    const char *protocol;
+    const char *rdma_devices;
 } mc_hw_env_opts_t;
 
 mc_env_t *mc_hw_env_create(mc_loop_t *loop, const mc_hw_env_opts_t *opts);
@@ -38,6 +44,14 @@ mc_status_t mc_hw_env_listen(mc_env_t *env, const char *addr, uint16_t *bound_po
 /* Host the data-plane listener binds (default 127.0.0.1); call before the
  * first mem_register/xfer_post/data_endpoint. */
 void mc_hw_env_set_data_host(mc_env_t *env, const char *host);
+/* Start the data plane now instead of on first use, so a protocol that
+ * cannot work (e.g. "rdma" without a device) is reported at setup:
+ * MC_OK, or MC_INVALID_PARAMS (the reason was logged). Loop thread, or
+ * before the loop runs. */
+mc_status_t mc_hw_env_data_start(mc_env_t *env);
+/* "rdma" once the data plane runs over verbs, else "tcp" (also when
+ * MC_FORCE_TCP turned an rdma request into TCP). */
+const char *mc_hw_env_data_protocol(mc_env_t *env);
 /* Bytes queued on a connection (tests of back-pressure). */
 size_t mc_hw_env_queued(mc_env_t *env, mc_conn_t conn);
 

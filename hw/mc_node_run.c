@@ -197,9 +197,19 @@ int mc_node_run(const mc_node_opts_t *o)
         .have_seed = o->have_seed,
         .seed = o->seed,
         .log_level = o->log_level,
+        /* data plane: --conf protocol=rdma [rdma_devices=mlx5_0,...] */
+        .protocol = mc_conf_get(o->conf, "protocol"),
+        .rdma_devices = mc_conf_get(o->conf, "rdma_devices"),
     };
     p.env = mc_hw_env_create(p.loop, &eo);
     mc_node_data_host(p.env, o->conf);
+    /* rdma: open the devices now, so a node without one stops here with
+     * the reason instead of failing every transfer later */
+    if (eo.protocol && strcmp(eo.protocol, "rdma") == 0 && mc_hw_env_data_start(p.env) != MC_OK) {
+        fprintf(stderr, "%s: protocol=rdma: no usable RDMA device (set MC_FORCE_TCP=1 to use TCP)\n", o->prog);
+        rc = 2;
+        goto cleanup;
+    }
     p.sig_io = mc_loop_io_add(p.loop, p.sfd, EPOLLIN, mc_node_signal, &p);
     if (!p.sig_io) {
         fprintf(stderr, "%s: epoll: %s\n", o->prog, strerror(errno));

@@ -29,6 +29,9 @@ static const char usage_text[] =
     "      --workload ep: a random EP group (coordinator + 2..min(K,8) ranks),\n"
     "      random collectives/dispatch/combine, recoveries and faults, checked\n"
     "      by the ep checker and liveness after calm\n"
+    "      --workload te: random transfer-engine nodes (2..min(K,6), 1..3 NICs)\n"
+    "      with random READ/WRITE batches and peer/NIC/link faults, checked for\n"
+    "      verified bytes, exactly-once completion, no hang and liveness after calm\n"
     "  replay --seed N [--clients K] [--workload W] [--trace FILE] [--log-level L]\n"
     "      re-run one swarm seed in this process, verbosely\n"
     "\n"
@@ -39,7 +42,7 @@ static const char usage_text[] =
     "                  (default warn for run, off for swarm)\n"
     "  --no-fork       run: do not run in a child (crashes are not mapped to 70)\n"
     "  --twice         swarm: run each seed twice; hashes must match\n"
-    "  --workload W    swarm/replay: membership (default), store or ep\n"
+    "  --workload W    swarm/replay: membership (default), store, ep or te\n"
     "  -h, --help      this text\n"
     "\n"
     "exit codes: 0 pass, 64 usage, 65 bad scenario file, 70 crash (a node's\n"
@@ -78,8 +81,7 @@ typedef struct cli {
     uint64_t from, to;
     uint32_t jobs, clients;
     bool twice, nofork, quiet, verbose;
-    bool store;
-    bool ep; /* --workload ep */
+    mc_swarm_workload_t workload; /* --workload */
     const char *file;
 } cli_t;
 
@@ -172,11 +174,15 @@ static int parse_cli(int argc, char **argv, cli_t *c)
             break;
         case OPT_WORKLOAD:
             if (strcmp(optarg, "store") == 0) {
-                c->store = true;
+                c->workload = MC_SWARM_STORE;
             } else if (strcmp(optarg, "ep") == 0) {
-                c->ep = true;
-            } else if (strcmp(optarg, "membership") != 0) {
-                fprintf(stderr, "mooncake_sim: --workload: expected membership, store or ep, got '%s'\n", optarg);
+                c->workload = MC_SWARM_EP;
+            } else if (strcmp(optarg, "te") == 0) {
+                c->workload = MC_SWARM_TE;
+            } else if (strcmp(optarg, "membership") == 0) {
+                c->workload = MC_SWARM_MEMBERSHIP;
+            } else {
+                fprintf(stderr, "mooncake_sim: --workload: expected membership, store, ep or te, got '%s'\n", optarg);
                 return MC_SIM_EXIT_USAGE;
             }
             break;
@@ -273,7 +279,7 @@ static int do_replay(void *arg)
     mc_swarm_opts_t o;
     mc_swarm_opts_init(&o);
     o.max_clients = c->clients;
-    o.workload = c->ep ? MC_SWARM_EP : c->store ? MC_SWARM_STORE : MC_SWARM_MEMBERSHIP;
+    o.workload = c->workload;
     o.verbose = true;
     o.log_level = c->log_level == -2 ? MC_LOG_WARN : c->log_level;
     o.trace_out = open_trace(c->trace);
@@ -324,7 +330,7 @@ int main(int argc, char **argv)
         o.seed_to = c.to;
         o.jobs = c.jobs;
         o.max_clients = c.clients;
-        o.workload = c.ep ? MC_SWARM_EP : c.store ? MC_SWARM_STORE : MC_SWARM_MEMBERSHIP;
+        o.workload = c.workload;
         o.verbose = c.verbose;
         o.twice = c.twice;
         if (c.log_level != -2)

@@ -389,6 +389,20 @@ void mc_swarm_scn_identity(mc_scenario_t *s, const char *prefix, const char *tag
     s->seed = seed;
 }
 
+const char *mc_swarm_workload_name(mc_swarm_workload_t w)
+{
+    switch (w) {
+    case MC_SWARM_STORE:
+        return "store";
+    case MC_SWARM_EP:
+        return "ep";
+    case MC_SWARM_TE:
+        return "te";
+    default:
+        return "membership";
+    }
+}
+
 /* Run one seed in this process. */
 static int run_seed_once(uint64_t seed, const mc_swarm_opts_t *o, FILE *out, mc_sim_run_result_t *res)
 {
@@ -396,6 +410,8 @@ static int run_seed_once(uint64_t seed, const mc_swarm_opts_t *o, FILE *out, mc_
         return mc_swarm_store_run_seed(seed, o, out, res);
     if (o->workload == MC_SWARM_EP)
         return mc_swarm_ep_run_seed(seed, o, out, res);
+    if (o->workload == MC_SWARM_TE)
+        return mc_swarm_te_run_seed(seed, o, out, res);
     mc_scenario_t scn;
     swarm_plan_t plan;
     swarm_generate(seed, o->max_clients, &scn, &plan);
@@ -534,8 +550,9 @@ static void reap(job_t *j, int status, const mc_swarm_opts_t *o, swarm_tot_t *to
             fputs(line, stdout);
     }
     if (rc != 0)
-        printf("=== replay: mooncake_sim replay --seed %llu%s\n", (unsigned long long)j->seed,
-               o->workload == MC_SWARM_STORE ? " --workload store" : o->workload == MC_SWARM_EP ? " --workload ep" : "");
+        printf("=== replay: mooncake_sim replay --seed %llu%s%s\n", (unsigned long long)j->seed,
+               o->workload == MC_SWARM_MEMBERSHIP ? "" : " --workload ",
+               o->workload == MC_SWARM_MEMBERSHIP ? "" : mc_swarm_workload_name(o->workload));
     fclose(j->tmp);
     tot->seeds++;
     tot->events += ev;

@@ -12,6 +12,7 @@ typedef enum mc_swarm_workload {
     MC_SWARM_MEMBERSHIP, /* member_master + member_client (sim_swarm.c) */
     MC_SWARM_STORE,      /* store_master + store_client (sim_swarm_store.c) */
     MC_SWARM_EP,         /* ep_coord + ep_rank (sim_swarm_ep.c) */
+    MC_SWARM_TE,         /* te nodes (+ te_meta) (sim_swarm_te.c) */
 } mc_swarm_workload_t;
 
 typedef struct mc_swarm_opts {
@@ -39,6 +40,10 @@ int mc_swarm_run_generated(mc_scenario_t *scn, uint64_t seed, const mc_swarm_opt
 int mc_swarm_store_run_seed(uint64_t seed, const mc_swarm_opts_t *o, FILE *out, mc_sim_run_result_t *res);
 /* One EP-workload seed in this process (sim_swarm_ep.c). */
 int mc_swarm_ep_run_seed(uint64_t seed, const mc_swarm_opts_t *o, FILE *out, mc_sim_run_result_t *res);
+/* One TE-workload seed in this process (sim_swarm_te.c). */
+int mc_swarm_te_run_seed(uint64_t seed, const mc_swarm_opts_t *o, FILE *out, mc_sim_run_result_t *res);
+/* "membership", "store", "ep", "te" */
+const char *mc_swarm_workload_name(mc_swarm_workload_t w);
 /* Seeds [from, to] in forked children, `jobs` at a time; prints failing
  * seeds and a summary. Returns the worst exit code (crash > safety >
  * liveness), 0 if all passed. */

@@ -1,5 +1,8 @@
 /* Store lifecycle: setup (address, loop thread, core client, waiting for
  * the master's acknowledgement), close, identity and health. */
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -50,6 +53,26 @@ static bool wait_registered(mooncake_store_t *s, uint64_t wait_ms)
         nanosleep(&ts, NULL);
     }
     return false;
+}
+
+/* The data plane (TCP/shm/verbs) listens on local_hostname's IPv4 address,
+ * so peers on other hosts can reach the replicas this store owns; a name
+ * is resolved here (setup blocks anyway). Unresolvable or wildcard: the
+ * data plane keeps its loopback default. */
+static void set_data_host(mc_env_t *env, const char *local_hostname)
+{
+    char host[MC_ADDR_STRLEN];
+    uint16_t port = 0;
+    if (!mc_addr_split(local_hostname, host, sizeof host, &port))
+        snprintf(host, sizeof host, "%s", local_hostname);
+    struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *res = NULL;
+    if (getaddrinfo(host, NULL, &hints, &res) != 0 || !res)
+        return;
+    char ip[INET_ADDRSTRLEN];
+    const struct sockaddr_in *sin = (const struct sockaddr_in *)res->ai_addr;
+    if (sin->sin_addr.s_addr != htonl(INADDR_ANY) && inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof ip))
+        mc_hw_env_set_data_host(env, ip);
+    freeaddrinfo(res);
 }
 
 /* Bind local_hostname (with a port from the dynamic range if it has none). */
@@ -113,7 +136,12 @@ static void teardown(mooncake_store_t *s)
 
 static bool protocol_ok(const char *protocol)
 {
-    return !protocol || !*protocol || strcmp(protocol, "tcp") == 0;
+    return !protocol || !*protocol || strcmp(protocol, "tcp") == 0 || strcmp(protocol, "rdma") == 0;
+}
+
+static bool want_rdma(const char *protocol)
+{
+    return protocol && strcmp(protocol, "rdma") == 0;
 }
 
 int mooncake_store_setup(mooncake_store_t **out, const char *local_hostname, const char *metadata_server,
@@ -121,12 +149,14 @@ int mooncake_store_setup(mooncake_store_t **out, const char *local_hostname, con
                          const char *rdma_devices, const char *master_server_addr)
 {
     /* Transfer metadata travels with the master's replica lists; the mode
-     * only decides what replica descriptors report (spec §10.13). */
-    (void)rdma_devices;
+     * only decides what replica descriptors report (spec §10.13). The data
+     * plane is hw/xport: "rdma" runs its verbs backend on rdma_devices
+     * ("" / "auto-discovery": every usable device; MC_MS_AUTO_DISC and
+     * MC_MS_FILTERS apply there). */
     if (!out || !local_hostname || !*local_hostname || !master_server_addr || !*master_server_addr)
         return MC_INVALID_PARAMS;
     if (!protocol_ok(protocol)) {
-        fprintf(stderr, "mooncake: protocol '%s' is not available in this build (use \"tcp\")\n", protocol);
+        fprintf(stderr, "mooncake: protocol '%s' is not supported (use \"tcp\" or \"rdma\")\n", protocol);
         return MC_INVALID_PARAMS;
     }
     mooncake_store_t *s = calloc(1, sizeof *s);
@@ -144,10 +174,23 @@ int mooncake_store_setup(mooncake_store_t **out, const char *local_hostname, con
         .node_name = local_hostname,
         .log_level = lvl && mc_log_level_parse(lvl) >= 0 ? mc_log_level_parse(lvl) : MC_LOG_WARN,
         .trace_out = s->trace_sink ? s->trace_sink : stderr,
+        .protocol = want_rdma(protocol) ? "rdma" : "tcp",
+        .rdma_devices = rdma_devices && strcmp(rdma_devices, "auto-discovery") != 0 ? rdma_devices : NULL,
     };
     if (!s->lbuf || !s->loop || !(s->env = mc_hw_env_create(s->loop, &opts))) {
         teardown(s);
         return MC_INTERNAL_ERROR;
+    }
+    set_data_host(s->env, local_hostname);
+    /* rdma: open the devices now, so "no device" is setup's error (the
+     * xport logged the verbs reason); MC_FORCE_TCP=1 makes it TCP there. */
+    if (want_rdma(protocol) && mc_hw_env_data_start(s->env) != MC_OK) {
+        fprintf(stderr,
+                "mooncake: setup failed: protocol 'rdma': no usable RDMA device%s%s "
+                "(set MC_FORCE_TCP=1 to use TCP)\n",
+                rdma_devices && *rdma_devices ? " among " : "", rdma_devices && *rdma_devices ? rdma_devices : "");
+        teardown(s);
+        return MC_INVALID_PARAMS;
     }
     mc_status_t st = choose_address(s, local_hostname);
     if (st != MC_OK) {
@@ -156,7 +199,10 @@ int mooncake_store_setup(mooncake_store_t **out, const char *local_hostname, con
         return st;
     }
     char err[256] = "";
-    mc_sc_config_t cfg = {.master = s->master, .addr = s->addr, .segment_size = global_segment_size};
+    mc_sc_config_t cfg = {.master = s->master,
+                          .addr = s->addr,
+                          .segment_size = global_segment_size,
+                          .protocol = mc_hw_env_data_protocol(s->env)};
     st = mc_store_client_init(&s->sc, s->env, &cfg, err, sizeof err);
     if (st != MC_OK) {
         fprintf(stderr, "mooncake: setup failed: %s\n", err);

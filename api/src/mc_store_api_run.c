@@ -62,10 +62,10 @@ static void op_done(void *arg, const mc_sc_result_t *r)
     if (op->kind == MC_API_GET && r->status == MC_OK) {
         op->out_len = r->len;
         if (op->into) {
-            if (r->len > op->into_size)
-                op->status = MC_INVALID_PARAMS; /* buffer smaller than the object */
-            else
-                memcpy(op->into, r->data, r->len);
+            /* the client read straight into it (get_into checked the size) */
+        } else if (r->own && *r->own) {
+            op->out = *r->own; /* the client's read buffer becomes the caller's */
+            *r->own = NULL;
         } else {
             op->out = malloc(r->len ? r->len : 1);
             if (!op->out)
@@ -87,7 +87,12 @@ static void op_start(void *arg)
     case MC_API_UPSERT:
         mc_sc_put(c, key, op->value, op->vlen, &op->rc, op->kind == MC_API_UPSERT, op_done, op);
         break;
-    case MC_API_GET: mc_sc_get(c, key, op_done, op); break;
+    case MC_API_GET:
+        if (op->into)
+            mc_sc_get_into(c, key, op->into, op->into_size, op_done, op);
+        else
+            mc_sc_get(c, key, op_done, op);
+        break;
     case MC_API_EXIST: mc_sc_exist(c, key, op_done, op); break;
     case MC_API_SIZE: mc_sc_get_size(c, key, op_done, op); break;
     case MC_API_REMOVE: mc_sc_remove(c, key, op->force, op_done, op); break;
@@ -107,6 +112,50 @@ typedef struct op_batch {
     size_t n;
 } op_batch_t;
 
+/* Runs of ops that one master RPC can carry: gets, exists, removes (same force). */
+static bool batchable(const mc_api_op_t *a, const mc_api_op_t *b)
+{
+    if (a->kind != b->kind)
+        return false;
+    return a->kind == MC_API_GET || a->kind == MC_API_EXIST || (a->kind == MC_API_REMOVE && a->force == b->force);
+}
+
+/* Starts ops[0..k) with one batch call. Everything is read from ops
+ * before the call: once their last callback has run the caller may
+ * return and ops is gone. */
+static void op_start_batch(mc_api_op_t *ops, size_t k)
+{
+    mc_store_client_t *c = &ops[0].s->sc;
+    mc_api_kind_t kind = ops[0].kind;
+    bool force = ops[0].force;
+    mc_slice_t *keys = malloc(k * sizeof *keys);
+    void **dsts = malloc(k * sizeof *dsts);
+    size_t *caps = malloc(k * sizeof *caps);
+    void **args = malloc(k * sizeof *args);
+    if (!keys || !dsts || !caps || !args) {
+        for (size_t i = 0; i < k; i++)
+            op_start(&ops[i]); /* one by one, as before */
+        goto out;
+    }
+    for (size_t i = 0; i < k; i++) {
+        keys[i] = mc_slice(ops[i].key, ops[i].klen);
+        dsts[i] = ops[i].into;
+        caps[i] = ops[i].into_size;
+        args[i] = &ops[i];
+    }
+    if (kind == MC_API_GET)
+        mc_sc_batch_get(c, (uint32_t)k, keys, dsts, caps, op_done, args);
+    else if (kind == MC_API_EXIST)
+        mc_sc_batch_exist(c, (uint32_t)k, keys, op_done, args);
+    else
+        mc_sc_batch_remove(c, (uint32_t)k, keys, force, op_done, args);
+out:
+    free(keys);
+    free(dsts);
+    free(caps);
+    free(args);
+}
+
 static void op_start_all(void *arg)
 {
     /* b lives on the caller's stack: once the last op completes (possibly
@@ -114,8 +163,16 @@ static void op_start_all(void *arg)
     op_batch_t *b = arg;
     mc_api_op_t *ops = b->ops;
     size_t n = b->n;
-    for (size_t i = 0; i < n; i++)
-        op_start(&ops[i]);
+    for (size_t i = 0; i < n;) {
+        size_t j = i + 1; /* ops[j] is read before ops[i..j) start */
+        while (j < n && j - i < UINT32_MAX && batchable(&ops[i], &ops[j]))
+            j++;
+        if (j - i > 1)
+            op_start_batch(ops + i, j - i);
+        else
+            op_start(&ops[i]);
+        i = j;
+    }
 }
 
 void mc_api_run_ops(mooncake_store_t *s, mc_api_op_t *ops, size_t n)

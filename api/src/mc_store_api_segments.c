@@ -46,9 +46,11 @@ static void take_id(mc_api_call_t *call, const mc_sc_result_t *r)
         a->id = (mooncake_uuid_t){r->uuid.hi, r->uuid.lo};
 }
 
+/* Mounted segments are served by the client's one data plane (tcp, or
+ * rdma when setup asked for it), so either name is accepted. */
 static bool protocol_ok(const char *protocol)
 {
-    return !protocol || !protocol[0] || strcmp(protocol, "tcp") == 0;
+    return !protocol || !protocol[0] || strcmp(protocol, "tcp") == 0 || strcmp(protocol, "rdma") == 0;
 }
 
 /* Mount a; on failure the memory is still ours to release. */

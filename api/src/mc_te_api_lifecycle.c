@@ -87,30 +87,29 @@ static int rdma_devices(const char *filter)
     return n;
 }
 
-/* "tcp" works. "rdma"/"" (auto) need a device and the verbs transport,
- * which this build's data plane does not have yet: say so, or fall back
- * to TCP with MC_FORCE_TCP like upstream. */
-static int check_protocol(const char *protocol, const char *device_name)
+/* The data plane protocol: "rdma" when asked for (or auto-discovery, ""
+ * / NULL, finds an RDMA device) unless MC_FORCE_TCP, else "tcp"; hw/xport's
+ * verbs backend then runs it. NULL (error set) for "rdma" without a
+ * matching device, as upstream: MC_FORCE_TCP=1 falls back to TCP. */
+static const char *check_protocol(const char *protocol, const char *device_name)
 {
     if (!protocol || !*protocol || !strcmp(protocol, "rdma")) {
         if (env_on("MC_FORCE_TCP"))
-            return 0;
+            return "tcp";
         int n = rdma_devices(device_name);
-        if (n == 0 && (!protocol || !*protocol))
-            return 0; /* auto-discovery finds no HCA: TCP, as upstream */
-        if (n == 0)
-            mc_te_api_set_error("protocol 'rdma': no RDMA device found%s%s (set MC_FORCE_TCP=1 to use TCP)",
-                                device_name && *device_name ? " matching " : "",
-                                device_name && *device_name ? device_name : "");
-        else
-            mc_te_api_set_error("protocol 'rdma': the verbs transport is not available in this build "
-                                "(set MC_FORCE_TCP=1 to use TCP)");
-        return -1;
+        if (n > 0)
+            return "rdma";
+        if (!protocol || !*protocol)
+            return "tcp"; /* auto-discovery finds no HCA: TCP, as upstream */
+        mc_te_api_set_error("protocol 'rdma': no RDMA device found%s%s (set MC_FORCE_TCP=1 to use TCP)",
+                            device_name && *device_name ? " matching " : "",
+                            device_name && *device_name ? device_name : "");
+        return NULL;
     }
     if (!strcmp(protocol, "tcp"))
-        return 0;
-    mc_te_api_set_error("protocol '%s' is not supported (use \"tcp\")", protocol);
-    return -1;
+        return "tcp";
+    mc_te_api_set_error("protocol '%s' is not supported (use \"tcp\" or \"rdma\")", protocol);
+    return NULL;
 }
 
 static uint32_t env_port(const char *name, const char *alias, uint32_t def)
@@ -289,7 +288,8 @@ static int init_conn(mooncake_te_t *h, const char *local_hostname, const char *c
         mc_te_api_set_error("local_hostname '%s' has no usable host", local_hostname);
         return -1;
     }
-    if (check_protocol(protocol, device_name) != 0)
+    const char *data_proto = check_protocol(protocol, device_name);
+    if (!data_proto)
         return -1;
     const char *bind = getenv("MC_TCP_BIND_ADDRESS");
     const char *adv = !strcmp(conn, "P2PHANDSHAKE") || !bind || !*bind ? host : bind;
@@ -301,12 +301,22 @@ static int init_conn(mooncake_te_t *h, const char *local_hostname, const char *c
         .node_name = local_hostname,
         .log_level = log_level(),
         .trace_out = h->trace_sink ? h->trace_sink : stderr,
+        .protocol = data_proto,
+        .rdma_devices = device_name,
     };
     if (!h->loop || !(h->env = mc_hw_env_create(h->loop, &opts))) {
         mc_te_api_set_error("cannot create the event loop");
         goto fail;
     }
     mc_hw_env_set_data_host(h->env, adv);
+    /* rdma: open the devices now so a failure is initialize's (the log has
+     * the verbs reason) rather than every transfer's */
+    if (!strcmp(data_proto, "rdma") && mc_hw_env_data_start(h->env) != MC_OK) {
+        mc_te_api_set_error("protocol 'rdma': the RDMA data plane did not start%s%s (see the log; set "
+                            "MC_FORCE_TCP=1 to use TCP)",
+                            device_name && *device_name ? " on " : "", device_name && *device_name ? device_name : "");
+        goto fail;
+    }
     if (bind_rpc(h, adv, port) != 0)
         goto fail;
     if (mc_te_api_meta_open(h, conn) != 0)

@@ -65,6 +65,7 @@ mc_status_t mc_store_client_init(mc_store_client_t *c, mc_env_t *env, const mc_s
     mc_map_init(&c->ops);
     mc_map_init(&c->writes);
     mc_map_init(&c->xfers);
+    mc_map_init(&c->parked);
     mc_wbuf_init(&c->out);
     if (c->cfg.segment_size) {
         c->segment = mc_calloc(1, c->cfg.segment_size);
@@ -77,6 +78,7 @@ mc_status_t mc_store_client_init(mc_store_client_t *c, mc_env_t *env, const mc_s
             mc_map_free(&c->ops);
             mc_map_free(&c->writes);
             mc_map_free(&c->xfers);
+            mc_map_free(&c->parked);
             mc_wbuf_free(&c->out);
             return s;
         }
@@ -95,11 +97,39 @@ static void op_release(mc_sc_op_t *op)
     mc_env_timer_cancel(c->env, &op->guard);
     if (op->data_registered)
         c->env->ops->mem_unregister(c->env, op->data);
-    mc_free(op->data);
+    if (op->data != op->ext)
+        mc_free(op->data);
+    if (op->ext_wait)
+        op->ext_wait->waiter = NULL; /* destroy: nobody waits any more */
     mc_free(op->key);
     for (uint32_t i = 0; i < op->wcfg.npref; i++)
         mc_free((void *)op->wpref[i].p);
     mc_free(op);
+}
+
+static void parked_release(mc_store_client_t *c, mc_sc_parked_t *p)
+{
+    if (p->registered)
+        c->env->ops->mem_unregister(c->env, p->data);
+    if (p->owned)
+        mc_free(p->data);
+    mc_free(p);
+}
+
+/* One completion of an abandoned attempt: the last one frees its buffer,
+ * or lets the op that reads into caller memory answer at last. */
+static void parked_complete(mc_store_client_t *c, mc_sc_parked_t *p)
+{
+    MC_ASSERT(p->npending > 0);
+    if (--p->npending)
+        return;
+    mc_sc_op_t *w = p->waiter;
+    parked_release(c, p);
+    if (w) {
+        w->ext_wait = NULL;
+        if (w->held)
+            mc_sc_op_finish(w, w->held_status);
+    }
 }
 
 void mc_store_client_destroy(mc_store_client_t *c)
@@ -109,6 +139,13 @@ void mc_store_client_destroy(mc_store_client_t *c)
     mc_map_entry_t *e;
     for (uint32_t it = 0; mc_map_next(&c->ops, &it, &e);)
         op_release(e->value);
+    for (uint32_t it = 0; mc_map_next(&c->parked, &it, &e);) {
+        mc_sc_parked_t *p = e->value;
+        p->waiter = NULL;
+        if (--p->npending == 0)
+            parked_release(c, p);
+    }
+    mc_map_free(&c->parked);
     mc_sc_tasks_stop(c);
     mc_sc_segments_free(c);
     mc_map_free(&c->ops);
@@ -146,10 +183,26 @@ void mc_sc_op_finish(mc_sc_op_t *op, mc_status_t s)
 {
     mc_store_client_t *c = op->c;
     MC_ASSERT(mc_map_getu(&c->ops, op->id) == op);
+    if (op->ext_wait) {
+        /* An abandoned read may still write the caller's memory: answer
+         * only after its completion (the transport always delivers one). */
+        op->held = true;
+        op->held_status = s;
+        return;
+    }
     mc_map_delu(&c->ops, op->id);
     op->res.status = s;
     if (s == MC_OK && op->kind == MC_SC_GET && !op->size_only) {
-        op->res.data = op->data;
+        MC_ASSERT(op->pending_xfers == 0);
+        if (op->ext && op->data != op->ext)
+            memcpy(op->ext, op->data, op->len); /* read through a client buffer */
+        if (!op->ext && op->data_registered) {
+            /* the caller may take the buffer: no longer the transport's */
+            c->env->ops->mem_unregister(c->env, op->data);
+            op->data_registered = false;
+        }
+        op->res.data = op->ext ? op->ext : op->data;
+        op->res.own = op->ext ? NULL : &op->data;
         op->res.len = op->len;
         op->res.value = op->len;
     }
@@ -229,8 +282,12 @@ static void xfer_complete(mc_sc_op_t *op, mc_status_t s)
 void mc_store_client_on_xfer(mc_store_client_t *c, uint64_t tag, mc_status_t s)
 {
     void *v = mc_map_delu(&c->xfers, tag);
-    if (!v)
+    if (!v) {
+        mc_sc_parked_t *p = mc_map_delu(&c->parked, tag);
+        if (p)
+            parked_complete(c, p);
         return;
+    }
     uint64_t op_id = (uint64_t)(uintptr_t)v;
     mc_sc_op_t *op = mc_map_getu(&c->ops, op_id);
     if (!op)
@@ -243,9 +300,14 @@ static void on_guard(void *arg)
 {
     mc_sc_op_t *op = arg;
     op->guard = 0;
-    mc_env_logf(op->c->env, MC_LOG_WARN, "client", "transfer completion overdue; failing the operation");
     if (!op->done)
         return;
+    if (op->kind == MC_SC_GET) {
+        mc_env_logf(op->c->env, MC_LOG_WARN, "client", "read completion overdue; trying the next replica");
+        mc_sc_get_overdue(op);
+        return;
+    }
+    mc_env_logf(op->c->env, MC_LOG_WARN, "client", "transfer completion overdue; failing the operation");
     op->overdue = true;
     if (op->kind == MC_SC_PUT) {
         /* Revoke, as after any failed write: finishing without it left the
@@ -256,6 +318,38 @@ static void on_guard(void *arg)
         return;
     }
     mc_sc_op_finish(op, MC_TRANSFER_FAIL);
+}
+
+void mc_sc_park_attempt(mc_sc_op_t *op)
+{
+    mc_store_client_t *c = op->c;
+    mc_env_timer_cancel(c->env, &op->guard);
+    if (op->pending_xfers == 0)
+        return;
+    mc_sc_parked_t *p = mc_calloc(1, sizeof *p);
+    p->data = op->data;
+    p->owned = op->data != op->ext;
+    p->registered = op->data_registered;
+    p->npending = op->pending_xfers;
+    if (!p->owned) {
+        MC_ASSERT(!op->ext_wait);
+        p->waiter = op;
+        op->ext_wait = p;
+    }
+    uint32_t moved = 0;
+    mc_map_entry_t *e;
+    for (uint32_t it = 0; mc_map_next(&c->xfers, &it, &e);) {
+        if ((uint64_t)(uintptr_t)e->value != op->id)
+            continue;
+        uint64_t tag = mc_map_entry_u64(e);
+        mc_map_delu(&c->xfers, tag);
+        mc_map_putu(&c->parked, tag, p);
+        moved++;
+    }
+    MC_ASSERT(moved == op->pending_xfers);
+    op->pending_xfers = 0;
+    op->data = mc_malloc(op->len); /* the next attempt reads into fresh memory */
+    op->data_registered = false;
 }
 
 typedef struct local_copy {
@@ -300,6 +394,12 @@ void mc_sc_xfer(mc_sc_op_t *op, uint8_t opcode, const char *endpoint, uint64_t r
     }
     if (!op->data_registered) {
         mc_status_t s = c->env->ops->mem_register(c->env, op->data, op->len);
+        if (s != MC_OK && op->data == op->ext) {
+            /* caller memory the transport cannot take (e.g. overlapping
+             * another registration): read through a client buffer */
+            op->data = mc_malloc(op->len);
+            s = c->env->ops->mem_register(c->env, op->data, op->len);
+        }
         if (s != MC_OK) {
             mc_env_logf(c->env, MC_LOG_WARN, "client", "register buffer failed: %s", mc_status_name(s));
             local_copy_t *lc = mc_malloc(sizeof *lc);

@@ -17,7 +17,10 @@
 typedef struct mc_sc_result {
     mc_status_t status;
     uint64_t value;      /* exist: 0/1; remove_by_regex/remove_all: count; get: size */
-    uint8_t *data;       /* get: object bytes (owned by the client; valid during the callback) */
+    uint8_t *data;       /* get: object bytes (owned by the client; valid during the callback;
+                            get_into: the caller's destination) */
+    uint8_t **own;       /* get OK into a client buffer: the callback may take that malloc'd
+                            buffer (free() it later) by reading *own and setting *own = NULL */
     size_t len;
     uint32_t replicas;   /* put: replicas written */
     const char (*endpoints)[256]; /* put/get_size OK: the replicas' transport endpoints, valid during the callback */
@@ -81,6 +84,7 @@ typedef struct mc_store_client {
     mc_map_t ops;                /* op id -> struct mc_sc_op* */
     mc_map_t writes;             /* key -> the put/upsert in flight on it (queued ones chained) */
     mc_map_t xfers;              /* xfer tag -> struct mc_sc_op* */
+    mc_map_t parked;             /* xfer tag -> struct mc_sc_parked*: abandoned reads still in flight */
     uint64_t next_tag;
     mc_wbuf_t out;
     mc_sc_seg_t **extra;         /* extra segments (mount_segment), mount order */
@@ -100,6 +104,22 @@ void mc_store_client_destroy(mc_store_client_t *c);
 void mc_sc_put(mc_store_client_t *c, mc_slice_t key, const void *data, size_t len, const mc_replicate_config_t *rc,
                bool upsert, mc_sc_done_fn done, void *arg);
 void mc_sc_get(mc_store_client_t *c, mc_slice_t key, mc_sc_done_fn done, void *arg);
+/* get into caller memory [dst, dst+cap): the transport reads straight into
+ * it when it can be registered (else through a client buffer and one copy).
+ * The callback runs only once no transfer can write dst any more. An
+ * object larger than cap: MC_INVALID_PARAMS. r->data = dst on success. */
+void mc_sc_get_into(mc_store_client_t *c, mc_slice_t key, void *dst, size_t cap, mc_sc_done_fn done, void *arg);
+
+/* Batch forms (mc_store_client_batch.c): one master RPC for all n keys,
+ * then every key's transfers posted at once. Each key's callback runs
+ * once, with args[i], as for the single form. dsts may be NULL (copying
+ * get) or hold NULL entries. */
+void mc_sc_batch_get(mc_store_client_t *c, uint32_t n, const mc_slice_t *keys, void *const *dsts,
+                     const size_t *caps, mc_sc_done_fn done, void *const *args);
+void mc_sc_batch_exist(mc_store_client_t *c, uint32_t n, const mc_slice_t *keys, mc_sc_done_fn done,
+                       void *const *args);
+void mc_sc_batch_remove(mc_store_client_t *c, uint32_t n, const mc_slice_t *keys, bool force, mc_sc_done_fn done,
+                        void *const *args);
 void mc_sc_remove(mc_store_client_t *c, mc_slice_t key, bool force, mc_sc_done_fn done, void *arg);
 void mc_sc_exist(mc_store_client_t *c, mc_slice_t key, mc_sc_done_fn done, void *arg);
 void mc_sc_remove_by_regex(mc_store_client_t *c, const char *pattern, bool force, mc_sc_done_fn done, void *arg);

@@ -21,9 +21,15 @@ typedef struct mc_sc_op {
     bool size_only;         /* get_size: stop after the replica list */
     char *key;
     size_t klen;
-    uint8_t *data;          /* put: value; get: destination */
+    uint8_t *data;          /* put: value; get: this attempt's destination */
     size_t len;
     bool data_registered;
+    uint8_t *ext;           /* get_into: the caller's memory (never freed); data == ext
+                               while the transport reads straight into it */
+    size_t ext_cap;
+    struct mc_sc_parked *ext_wait; /* an abandoned read into ext still in flight */
+    bool held;              /* finished, but waits for ext_wait before answering */
+    mc_status_t held_status;
     mc_sc_done_fn done;
     void *arg;
     /* put: replicas being written */
@@ -55,6 +61,23 @@ void mc_sc_rpc(mc_sc_op_t *op, const mc_store_req_t *q, mc_rpc_cb cb);
 /* Post one transfer for op; completes through mc_sc_xfer_done. Local
  * endpoints use memcpy (the replica is in our own segment). */
 void mc_sc_xfer(mc_sc_op_t *op, uint8_t opcode, const char *endpoint, uint64_t remote_addr);
+/* An abandoned attempt's buffer with its transfers still in flight: freed
+ * (or, for caller memory, released to the waiting op) at the last one. */
+typedef struct mc_sc_parked {
+    uint8_t *data;
+    bool owned;
+    bool registered;
+    uint32_t npending;
+    mc_sc_op_t *waiter;     /* op whose caller memory this is (held until we are done) */
+} mc_sc_parked_t;
+
+/* Abandon op's transfers in flight: they complete into a parked record,
+ * op gets a fresh client buffer and pending_xfers 0. */
+void mc_sc_park_attempt(mc_sc_op_t *op);
+/* Get: the replica guard fired; move on to the next replica. */
+void mc_sc_get_overdue(mc_sc_op_t *op);
+/* Get: start reading from list l (one key's entry of a replicas reply). */
+void mc_sc_get_on_list(mc_sc_op_t *op, const mc_store_rlist_t *l);
 /* Copy a replica's endpoint out of the (transient) reply frame. */
 void mc_sc_copy_endpoint(char dst[256], mc_slice_t src);
 /* A put/upsert finished: start the next write of the same key, if queued. */

@@ -36,6 +36,17 @@ static bool read_next(mc_sc_op_t *op)
     return false;
 }
 
+/* The guard fired with the read still in flight (on hw the TCP transport
+ * gives up on a partitioned peer only after its own, longer timeout): the
+ * attempt is parked so its late completion cannot write memory this op
+ * hands out, and the next replica is tried, as after a failed transfer. */
+void mc_sc_get_overdue(mc_sc_op_t *op)
+{
+    mc_sc_park_attempt(op);
+    op->xfer_status = MC_TRANSFER_FAIL;
+    mc_sc_get_xfers_done(op);
+}
+
 void mc_sc_get_xfers_done(mc_sc_op_t *op)
 {
     if (op->xfer_status != MC_OK) {
@@ -51,6 +62,41 @@ void mc_sc_get_xfers_done(mc_sc_op_t *op)
     mc_sc_op_finish(op, MC_OK);
 }
 
+void mc_sc_get_on_list(mc_sc_op_t *op, const mc_store_rlist_t *l)
+{
+    mc_status_t s = l->status;
+    if (s == MC_OK && l->n == 0)
+        s = MC_INVALID_REPLICA;
+    if (s != MC_OK) {
+        mc_sc_op_finish(op, s);
+        return;
+    }
+    op->rl = *l;
+    for (uint32_t i = 0; i < op->rl.n; i++) {
+        mc_sc_copy_endpoint(op->endpoints[i], op->rl.endpoint[i]);
+        mc_sc_copy_endpoint(op->segments[i], op->rl.segment[i]);
+        op->rl.endpoint[i] = op->rl.protocol[i] = op->rl.segment[i] = mc_slice(NULL, 0); /* frame is transient */
+    }
+    op->lease_deadline_ns += op->rl.lease_ttl_ms * MC_NS_PER_MS;
+    if (op->size_only) {
+        op->res.value = op->rl.r[0].size;
+        op->res.replicas = op->rl.n; /* the list too (C API get_replica_desc) */
+        op->res.descs = op->rl.r;
+        op->res.endpoints = (const char (*)[256])op->endpoints;
+        op->res.segments = (const char (*)[256])op->segments;
+        mc_sc_op_finish(op, MC_OK);
+        return;
+    }
+    op->len = op->rl.r[0].size;
+    if (op->ext && op->len > op->ext_cap) {
+        mc_sc_op_finish(op, MC_INVALID_PARAMS); /* the caller's buffer cannot hold the object */
+        return;
+    }
+    op->data = op->ext ? op->ext : mc_malloc(op->len);
+    if (!read_next(op))
+        mc_sc_op_finish(op, MC_INVALID_REPLICA);
+}
+
 static void on_list_reply(void *arg, mc_status_t s, const mc_wire_hdr_t *hdr, mc_rbuf_t *body)
 {
     mc_sc_op_t *op = arg;
@@ -63,41 +109,26 @@ static void on_list_reply(void *arg, mc_status_t s, const mc_wire_hdr_t *hdr, mc
     if (s == MC_OK && rep.n != 1)
         s = MC_RPC_FAIL;
     if (s == MC_OK)
-        s = rep.l[0].status;
-    if (s == MC_OK && rep.l[0].n == 0)
-        s = MC_INVALID_REPLICA;
-    if (s != MC_OK) {
-        mc_store_replicas_reply_free(&rep);
+        mc_sc_get_on_list(op, &rep.l[0]);
+    else
         mc_sc_op_finish(op, s);
-        return;
-    }
-    op->rl = rep.l[0];
-    for (uint32_t i = 0; i < op->rl.n; i++) {
-        mc_sc_copy_endpoint(op->endpoints[i], op->rl.endpoint[i]);
-        mc_sc_copy_endpoint(op->segments[i], op->rl.segment[i]);
-        op->rl.endpoint[i] = op->rl.protocol[i] = op->rl.segment[i] = mc_slice(NULL, 0); /* frame is transient */
-    }
     mc_store_replicas_reply_free(&rep);
-    op->lease_deadline_ns += op->rl.lease_ttl_ms * MC_NS_PER_MS;
-    if (op->size_only) {
-        op->res.value = op->rl.r[0].size;
-        op->res.replicas = op->rl.n; /* the list too (C API get_replica_desc) */
-        op->res.descs = op->rl.r;
-        op->res.endpoints = (const char (*)[256])op->endpoints;
-        op->res.segments = (const char (*)[256])op->segments;
-        mc_sc_op_finish(op, MC_OK);
-        return;
-    }
-    op->len = op->rl.r[0].size;
-    op->data = mc_malloc(op->len);
-    if (!read_next(op))
-        mc_sc_op_finish(op, MC_INVALID_REPLICA);
 }
 
 void mc_sc_get(mc_store_client_t *c, mc_slice_t key, mc_sc_done_fn done, void *arg)
 {
     mc_sc_op_t *op = mc_sc_op_new(c, MC_SC_GET, key, done, arg);
     /* The lease runs from when the query was sent (upstream: steady clock at send). */
+    op->lease_deadline_ns = mc_env_now(c->env);
+    mc_store_req_t q = {.type = MC_MSG_GET_REPLICA_LIST, .nkeys = 1, .keys = &key};
+    mc_sc_rpc(op, &q, on_list_reply);
+}
+
+void mc_sc_get_into(mc_store_client_t *c, mc_slice_t key, void *dst, size_t cap, mc_sc_done_fn done, void *arg)
+{
+    mc_sc_op_t *op = mc_sc_op_new(c, MC_SC_GET, key, done, arg);
+    op->ext = dst;
+    op->ext_cap = cap;
     op->lease_deadline_ns = mc_env_now(c->env);
     mc_store_req_t q = {.type = MC_MSG_GET_REPLICA_LIST, .nkeys = 1, .keys = &key};
     mc_sc_rpc(op, &q, on_list_reply);

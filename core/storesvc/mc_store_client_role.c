@@ -34,12 +34,14 @@ typedef struct cmd_ctx {
     char *key;
     uint64_t vid;
     uint64_t id;
+    uint8_t *into; /* get into=SIZE: the destination (get_into), freed with the command */
     mc_list_t link; /* in n->pending until answered */
 } cmd_ctx_t;
 
 static void cmd_ctx_free(cmd_ctx_t *x)
 {
     mc_list_del(&x->link);
+    mc_free(x->into);
     mc_free(x->key);
     mc_free(x);
 }
@@ -112,9 +114,52 @@ static void sc_task_command(store_client_node_t *n, const char *cmd, const mc_co
     mc_free(buf);
 }
 
+static cmd_ctx_t *cmd_ctx_new(store_client_node_t *n, const char *cmd, const char *key)
+{
+    cmd_ctx_t *x = mc_calloc(1, sizeof *x);
+    x->n = n;
+    snprintf(x->op, sizeof x->op, "%s", cmd);
+    x->key = key ? mc_strdup(key) : NULL;
+    x->id = ++n->next_id;
+    mc_list_push_back(&n->pending, &x->link);
+    return x;
+}
+
+/* get / exist / remove with keys=a,b,c: one batch call (one master RPC);
+ * each key is traced as its own op. */
+static mc_status_t sc_batch_command(store_client_node_t *n, const char *cmd, const char *list, bool force)
+{
+    char *buf = mc_strdup(list);
+    uint32_t cap = 1;
+    for (const char *p = buf; *p; p++)
+        cap += *p == ',';
+    mc_slice_t *keys = mc_calloc(cap, sizeof *keys);
+    void **args = mc_calloc(cap, sizeof *args);
+    uint32_t nk = 0;
+    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        cmd_ctx_t *x = cmd_ctx_new(n, cmd, t);
+        mc_env_tracef(n->env, "client.op_begin", "op=%s key=%s id=%llu", cmd, t, (unsigned long long)x->id);
+        keys[nk] = mc_slice_cstr(x->key);
+        args[nk++] = x;
+    }
+    if (!strcmp(cmd, "get"))
+        mc_sc_batch_get(&n->sc, nk, keys, NULL, NULL, on_done, args);
+    else if (!strcmp(cmd, "exist"))
+        mc_sc_batch_exist(&n->sc, nk, keys, on_done, args);
+    else
+        mc_sc_batch_remove(&n->sc, nk, keys, force, on_done, args);
+    mc_free(keys);
+    mc_free(args);
+    mc_free(buf);
+    return nk ? MC_OK : MC_INVALID_PARAMS;
+}
+
 static mc_status_t sc_command(void *node, const char *cmd, const mc_conf_t *args)
 {
     store_client_node_t *n = node;
+    const char *keys = mc_conf_get(args, "keys");
+    if (keys && (!strcmp(cmd, "get") || !strcmp(cmd, "exist") || !strcmp(cmd, "remove")))
+        return sc_batch_command(n, cmd, keys, arg_bool(args, "force"));
     const char *key = mc_conf_get(args, "key");
     bool needs_key = strcmp(cmd, "remove_all") && strcmp(cmd, "remove_by_regex");
     if (needs_key && !key) {
@@ -123,12 +168,7 @@ static mc_status_t sc_command(void *node, const char *cmd, const mc_conf_t *args
     }
     if (strlen(cmd) >= sizeof ((cmd_ctx_t *)0)->op)
         return MC_INVALID_PARAMS;
-    cmd_ctx_t *x = mc_calloc(1, sizeof *x);
-    x->n = n;
-    snprintf(x->op, sizeof x->op, "%s", cmd);
-    x->key = key ? mc_strdup(key) : NULL;
-    x->id = ++n->next_id;
-    mc_list_push_back(&n->pending, &x->link);
+    cmd_ctx_t *x = cmd_ctx_new(n, cmd, key);
     mc_slice_t k = mc_slice_cstr(key);
     bool force = arg_bool(args, "force");
 
@@ -160,7 +200,12 @@ static mc_status_t sc_command(void *node, const char *cmd, const mc_conf_t *args
         return MC_OK;
     }
     mc_env_tracef(n->env, "client.op_begin", "op=%s key=%s id=%llu", cmd, key ? key : "-", (unsigned long long)x->id);
-    if (!strcmp(cmd, "get")) {
+    uint64_t into = 0;
+    const char *into_s = mc_conf_get(args, "into");
+    if (!strcmp(cmd, "get") && into_s && mc_parse_size(into_s, &into) && into) {
+        x->into = mc_malloc(into); /* freed right after the callback: no transfer may write it later */
+        mc_sc_get_into(&n->sc, k, x->into, into, on_done, x);
+    } else if (!strcmp(cmd, "get")) {
         mc_sc_get(&n->sc, k, on_done, x);
     } else if (!strcmp(cmd, "remove")) {
         mc_sc_remove(&n->sc, k, force, on_done, x);

@@ -2,6 +2,13 @@
 
 #include "../base/mc_mem.h"
 
+/* Wraps a caller's callback to notice timeouts (see the header). */
+typedef struct te_chan_wrap {
+    mc_te_chan_t *chan;
+    mc_rpc_cb cb;
+    void *arg;
+} te_chan_wrap_t;
+
 typedef struct te_chan_call {
     mc_wbuf_t frame;
     mc_rpc_cb cb;
@@ -29,6 +36,28 @@ static void fail_fire(void *arg)
     c->fail_timer = 0;
     if (c->rpc.state == MC_RPC_DOWN)
         fail_queue(c);
+}
+
+static void reset_fire(void *arg)
+{
+    mc_te_chan_t *c = arg;
+    c->reset_timer = 0;
+    if (c->rpc.state == MC_RPC_UP)
+        mc_rpc_chan_close(&c->rpc);
+}
+
+static void wrap_done(void *arg, mc_status_t st, const mc_wire_hdr_t *hdr, mc_rbuf_t *body)
+{
+    te_chan_wrap_t *w = arg;
+    mc_te_chan_t *c = w->chan;
+    mc_rpc_cb cb = w->cb;
+    void *cb_arg = w->arg;
+    mc_free(w);
+    /* Only a timeout comes from the channel's own timer while it is alive;
+     * FAIL may come from destroy, when c must not be touched. */
+    if (st == MC_RPC_TIMEOUT && !c->reset_timer)
+        c->reset_timer = mc_env_timer(c->env, 0, reset_fire, c);
+    cb(cb_arg, st, hdr, body);
 }
 
 static void flush(mc_te_chan_t *c)
@@ -68,6 +97,7 @@ void mc_te_chan_init(mc_te_chan_t *c, mc_env_t *env, const char *addr, uint64_t 
     c->env = env;
     c->timeout_ns = timeout_ns;
     c->fail_timer = 0;
+    c->reset_timer = 0;
     mc_vec_init(&c->queue, sizeof(te_chan_call_t *));
     mc_rpc_chan_init(&c->rpc, env, addr, on_state, c);
 }
@@ -75,6 +105,7 @@ void mc_te_chan_init(mc_te_chan_t *c, mc_env_t *env, const char *addr, uint64_t 
 void mc_te_chan_destroy(mc_te_chan_t *c)
 {
     mc_env_timer_cancel(c->env, &c->fail_timer);
+    mc_env_timer_cancel(c->env, &c->reset_timer);
     mc_rpc_chan_destroy(&c->rpc);
     fail_queue(c);
     mc_vec_free(&c->queue);
@@ -85,8 +116,12 @@ void mc_te_chan_call(mc_te_chan_t *c, const mc_wbuf_t *frame, mc_rpc_cb cb, void
     te_chan_call_t *x = mc_calloc(1, sizeof *x);
     mc_wbuf_init(&x->frame);
     mc_wbuf_put(&x->frame, frame->data, frame->len);
-    x->cb = cb;
-    x->arg = arg;
+    te_chan_wrap_t *w = mc_calloc(1, sizeof *w);
+    w->chan = c;
+    w->cb = cb;
+    w->arg = arg;
+    x->cb = wrap_done;
+    x->arg = w;
     *(te_chan_call_t **)mc_vec_push(&c->queue) = x;
     flush(c);
 }

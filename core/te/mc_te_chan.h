@@ -5,7 +5,11 @@
  * Every call's callback runs exactly once, later (never inside the
  * call): with the response (MC_OK), MC_RPC_TIMEOUT, or MC_RPC_FAIL when
  * the peer is unreachable or the connection drops. On destroy, pending
- * callbacks run synchronously with MC_RPC_FAIL (owners guard). */
+ * callbacks run synchronously with MC_RPC_FAIL (owners guard).
+ *
+ * A call that times out makes the connection suspect: a peer behind a
+ * partition keeps a silent connection "up" forever, so the channel closes
+ * it (from a timer, after the callback) and the next call reconnects. */
 #ifndef MC_TE_CHAN_H
 #define MC_TE_CHAN_H
 
@@ -17,6 +21,7 @@ typedef struct mc_te_chan {
     mc_rpc_chan_t rpc;
     mc_vec_t queue; /* te_chan_call_t*: waiting for the connection */
     mc_timer_t fail_timer;
+    mc_timer_t reset_timer; /* closes a connection after a timed-out call */
     uint64_t timeout_ns;
 } mc_te_chan_t;
 

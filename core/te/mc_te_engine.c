@@ -143,7 +143,20 @@ char *te_rpc_meta_json(mc_te_t *te)
     return json;
 }
 
-static void publish_rpc_meta(mc_te_t *te)
+static void rpc_meta_done(void *arg, int err, const char *value, size_t len)
+{
+    mc_te_t *te = arg;
+    (void)value;
+    (void)len;
+    te->rpc_meta_req = 0;
+    if (err) {
+        mc_env_logf(te->env, MC_LOG_WARN, "te", "publishing rpc_meta of %s failed: %s", te->name,
+                    mc_te_err_name(err));
+        te_publish_failed(te);
+    }
+}
+
+void te_publish_rpc_meta(mc_te_t *te)
 {
     if (!te->meta || !te->publish)
         return;
@@ -151,9 +164,38 @@ static void publish_rpc_meta(mc_te_t *te)
     if (!json)
         return;
     char *key = mc_te_key_rpc_meta(te->cluster_id, te->name);
-    mc_te_meta_put(te->meta, key, json, strlen(json), NULL, NULL);
+    mc_te_meta_cancel(te->meta, &te->rpc_meta_req);
+    te->rpc_meta_req = mc_te_meta_put(te->meta, key, json, strlen(json), rpc_meta_done, te);
     mc_free(key);
     mc_free(json);
+}
+
+static void pub_retry_fire(void *arg)
+{
+    mc_te_t *te = arg;
+    te->pub_retry = 0;
+    te_publish_rpc_meta(te);
+    te_publish(te);
+}
+
+void te_publish_failed(mc_te_t *te)
+{
+    if (!te->publish || te->pub_retry)
+        return;
+    te->pub_backoff_ns = te->pub_backoff_ns ? te->pub_backoff_ns * 2 : MC_NS_PER_S;
+    if (te->pub_backoff_ns > 30 * MC_NS_PER_S)
+        te->pub_backoff_ns = 30 * MC_NS_PER_S;
+    te->pub_retry = mc_env_timer(te->env, te->pub_backoff_ns, pub_retry_fire, te);
+}
+
+void te_publish_cancel(mc_te_t *te)
+{
+    if (!te->meta)
+        return;
+    mc_te_meta_cancel(te->meta, &te->pub_req);
+    mc_te_meta_cancel(te->meta, &te->rpc_meta_req);
+    mc_env_timer_cancel(te->env, &te->pub_retry);
+    te->pub_again = false;
 }
 
 mc_te_t *mc_te_create(mc_env_t *env, mc_conf_t *conf, mc_te_meta_t *meta, char *err, size_t errlen)
@@ -197,7 +239,7 @@ mc_te_t *mc_te_create(mc_env_t *env, mc_conf_t *conf, mc_te_meta_t *meta, char *
         s->data_addr = mc_strdup(ep);
     te_desc_rebuild(te);
 
-    publish_rpc_meta(te);
+    te_publish_rpc_meta(te);
     te_publish(te);
     mc_env_tracef(env, "te.create", "segment=%s paths=%u slice=%llu retry=%u", te->name, te->npaths,
                   (unsigned long long)te->slice_size, te->retry_cnt);
@@ -212,8 +254,7 @@ void mc_te_destroy(mc_te_t *te)
     te_batches_destroy(te); /* finishes nothing: just frees */
     te_slices_destroy(te);
     te_peers_destroy(te);
-    if (te->meta)
-        mc_te_meta_cancel(te->meta, &te->pub_req);
+    te_publish_cancel(te);
     for (size_t i = 0; i < te->all_segs.len; i++)
         te_seg_free(te, *MC_VEC_AT(&te->all_segs, te_seg_t *, i));
     mc_vec_free(&te->all_segs);
@@ -247,8 +288,7 @@ void mc_te_unpublish(mc_te_t *te)
 {
     if (!te->meta || !te->publish)
         return;
-    mc_te_meta_cancel(te->meta, &te->pub_req);
-    te->pub_again = false;
+    te_publish_cancel(te);
     char *key = mc_te_key_rpc_meta(te->cluster_id, te->name);
     mc_te_meta_del(te->meta, key, NULL, NULL);
     mc_free(key);

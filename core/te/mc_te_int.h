@@ -158,6 +158,12 @@ struct mc_te {
     /* publishing (the descriptor itself is local->desc) */
     uint64_t pub_req;
     bool pub_again;
+    uint64_t rpc_meta_req;
+    /* A failed put (server down, not up yet, unreachable) is retried with
+     * backoff (1 s doubling to 30 s), so a peer can always find us once
+     * the metadata server is back; upstream publishes once. */
+    mc_timer_t pub_retry;
+    uint64_t pub_backoff_ns;
     /* notifications */
     mc_map_t peers; /* addr -> te_peer_t* */
     mc_vec_t notifies; /* mc_te_notify_t */
@@ -170,6 +176,10 @@ struct mc_te {
 te_buf_t *te_buf_find(mc_te_t *te, uint64_t addr);
 void te_desc_rebuild(mc_te_t *te);
 void te_publish(mc_te_t *te);
+void te_publish_rpc_meta(mc_te_t *te);
+/* A put failed: schedule a republish of rpc_meta and the descriptor. */
+void te_publish_failed(mc_te_t *te);
+void te_publish_cancel(mc_te_t *te);
 /* Bytes from addr to the end of the contiguous registered run containing
  * it, limited to need (0 if addr is not registered). */
 uint64_t te_local_covered(mc_te_t *te, uint64_t addr, uint64_t need);

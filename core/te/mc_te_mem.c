@@ -79,7 +79,9 @@ void te_desc_rebuild(mc_te_t *te)
         const char *ep = te->env->ops->data_endpoint ? te->env->ops->data_endpoint(te->env) : NULL;
         const char *colon = strrchr(ep ? ep : te->addr, ':');
         uint64_t port = 0;
-        if (colon && mc_parse_u64(colon + 1, &port) && port <= 65535)
+        if (ep && strncmp(ep, "mcx1 ", 5) == 0) /* hw rdma: an xport descriptor, peers use it verbatim */
+            d->data_endpoint = mc_strdup(ep);
+        else if (colon && mc_parse_u64(colon + 1, &port) && port <= 65535)
             d->tcp_data_port = (int64_t)port;
     }
     if (rdma) {
@@ -116,9 +118,13 @@ static void pub_done(void *arg, int err, const char *value, size_t len)
 {
     mc_te_t *te = arg;
     te->pub_req = 0;
-    if (err)
+    if (err) {
         mc_env_logf(te->env, MC_LOG_WARN, "te", "publishing segment %s failed: %s", te->name,
                     mc_te_err_name(err));
+        te_publish_failed(te);
+    } else {
+        te->pub_backoff_ns = 0;
+    }
     if (te->pub_again) {
         te->pub_again = false;
         te_publish(te);

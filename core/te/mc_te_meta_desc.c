@@ -37,6 +37,7 @@ void mc_te_seg_desc_free(mc_te_seg_desc_t *d)
     mc_free(d->protocol);
     mc_free(d->timestamp);
     mc_free(d->rdma_server_name);
+    mc_free(d->data_endpoint);
     for (size_t i = 0; i < d->ndevices; i++) {
         mc_free(d->devices[i].name);
         mc_free(d->devices[i].gid);
@@ -110,6 +111,7 @@ void mc_te_seg_desc_copy(mc_te_seg_desc_t *dst, const mc_te_seg_desc_t *src)
     dst->tcp_proto_version = src->tcp_proto_version;
     dst->timestamp = dup_or_null(src->timestamp);
     dst->rdma_server_name = dup_or_null(src->rdma_server_name);
+    dst->data_endpoint = dup_or_null(src->data_endpoint);
     for (size_t i = 0; i < src->ndevices; i++)
         mc_te_seg_desc_add_device(dst, src->devices[i].name, src->devices[i].lid, src->devices[i].gid);
     for (size_t i = 0; i < src->nbuffers; i++) {
@@ -151,8 +153,8 @@ bool mc_te_seg_desc_equal(const mc_te_seg_desc_t *a, const mc_te_seg_desc_t *b)
 {
     if (!str_eq(a->name, b->name) || !str_eq(a->protocol, b->protocol) ||
         a->tcp_data_port != b->tcp_data_port || a->tcp_proto_version != b->tcp_proto_version ||
-        !str_eq(a->rdma_server_name, b->rdma_server_name) || a->ndevices != b->ndevices ||
-        a->nbuffers != b->nbuffers || a->ntopo != b->ntopo)
+        !str_eq(a->rdma_server_name, b->rdma_server_name) || !str_eq(a->data_endpoint, b->data_endpoint) ||
+        a->ndevices != b->ndevices || a->nbuffers != b->nbuffers || a->ntopo != b->ntopo)
         return false;
     for (size_t i = 0; i < a->ndevices; i++)
         if (!str_eq(a->devices[i].name, b->devices[i].name) || a->devices[i].lid != b->devices[i].lid ||

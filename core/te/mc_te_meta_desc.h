@@ -53,6 +53,10 @@ typedef struct mc_te_seg_desc {
     int32_t tcp_proto_version; /* absent in JSON => 1 */
     char *timestamp;           /* "YYYY-MM-DD HH:MM:SS.uuuuuu"; ignored by equality */
     char *rdma_server_name;    /* optional, NULL if absent */
+    /* Ours, optional (upstream ignores it): the env data endpoint peers
+     * must name in transfers when "host:tcp_data_port" is not enough (hw
+     * rdma: the xport descriptor with the verbs port). NULL if absent. */
+    char *data_endpoint;
     mc_te_device_desc_t *devices;
     size_t ndevices;
     mc_te_buffer_desc_t *buffers;

@@ -87,6 +87,8 @@ char *mc_te_seg_desc_encode(const mc_te_seg_desc_t *d)
     cJSON_AddStringToObject(root, "timestamp", d->timestamp ? d->timestamp : "");
     if (d->rdma_server_name)
         cJSON_AddStringToObject(root, "rdma_server_name", d->rdma_server_name);
+    if (d->data_endpoint)
+        cJSON_AddStringToObject(root, "mc_data_endpoint", d->data_endpoint);
     if (rdma) {
         cJSON *devs = cJSON_AddArrayToObject(root, "devices");
         for (size_t i = 0; i < d->ndevices; i++) {
@@ -388,6 +390,7 @@ int mc_te_seg_desc_decode(const char *json, size_t len, mc_te_seg_desc_t *d, cha
     }
     if (!get_str(&x, root, "timestamp", false, &d->timestamp) ||
         !get_str(&x, root, "rdma_server_name", false, &d->rdma_server_name) ||
+        !get_str(&x, root, "mc_data_endpoint", false, &d->data_endpoint) ||
         !decode_devices(&x, root, d) || !decode_buffers(&x, root, d) || !decode_topo(&x, root, d))
         goto out;
 out:

@@ -29,6 +29,9 @@
  *   notifies                             -> te.cmd_notify_got name msg (each),
  *                                           te.cmd_notifies count
  *   probe      segment                   -> te.cmd_probe segment err
+ *   refresh    segment                   -> te.cmd_refresh segment err
+ *              (re-fetch a cached descriptor, e.g. after the peer
+ *              restarted; opens the segment if it is not cached)
  * Engine events: te.req_done (one per request: exactly-once checkers
  * count them), te.path_pause, te.path_resume, te.late_completion, ... */
 #include <stdio.h>
@@ -57,6 +60,7 @@ typedef struct role_op {
     char *notify_name, *notify_msg;
     uint64_t size, count, offset, local_offset;
     uint64_t seg_id;
+    bool fresh; /* seg_id was opened (not cached) for this op */
     uint64_t batch;
 } role_op_t;
 
@@ -174,7 +178,21 @@ static void xfer_start(role_op_t *op)
         xfer_fail(op, "BAD_ARGS", MC_TE_ERR_INVALID_ARGUMENT);
         return;
     }
-    uint64_t base = seg->desc.buffers[seg->order[0]].addr;
+    /* The peer's first published buffer that is a target (local-only
+     * buffers, e.g. a "remote=false" scratch, have no rkey). */
+    uint64_t base = 0;
+    bool found = false;
+    for (uint32_t i = 0; i < seg->desc.nbuffers && !found; i++) {
+        const mc_te_buffer_desc_t *d = &seg->desc.buffers[i];
+        if (!mc_te_proto_has_devices(seg->desc.protocol) || d->nrkey > 0) {
+            base = d->addr;
+            found = true;
+        }
+    }
+    if (!found) {
+        xfer_fail(op, "BAD_ARGS", MC_TE_ERR_ADDRESS_NOT_REGISTERED);
+        return;
+    }
     uint64_t seed = seg_seed(op->segment);
     mc_te_request_t *reqs = mc_calloc(op->count, sizeof *reqs);
     for (uint64_t k = 0; k < op->count; k++) {
@@ -208,6 +226,8 @@ static void done_cb(void *arg, int err)
     op_end(op);
 }
 
+static void refresh_start(role_op_t *op);
+
 static void op_continue(role_op_t *op)
 {
     te_node_t *n = op->n;
@@ -215,6 +235,8 @@ static void op_continue(role_op_t *op)
         mc_env_tracef(n->env, "te.cmd_open", "segment=%s err=OK id=%llu", op->segment,
                       (unsigned long long)op->seg_id);
         op_end(op);
+    } else if (strcmp(op->cmd, "refresh") == 0) {
+        refresh_start(op);
     } else if (strcmp(op->cmd, "notify") == 0) {
         op->kind = -1;
         int rc = mc_te_send_notify(n->te, op->seg_id, op->notify_name, op->notify_msg, done_cb, op);
@@ -230,9 +252,32 @@ static void op_continue(role_op_t *op)
     }
 }
 
+static void refresh_cb(void *arg, int err, uint64_t id)
+{
+    role_op_t *op = arg;
+    (void)id;
+    mc_env_tracef(op->n->env, "te.cmd_refresh", "segment=%s err=%s", op->segment, mc_te_err_name(err));
+    op_end(op);
+}
+
+static void refresh_start(role_op_t *op)
+{
+    if (op->fresh) { /* just opened: the descriptor is current */
+        refresh_cb(op, MC_TE_ERR_OK, op->seg_id);
+        return;
+    }
+    int rc = mc_te_refresh_segment(op->n->te, op->seg_id, refresh_cb, op);
+    if (rc != MC_TE_IN_PROGRESS)
+        refresh_cb(op, rc, op->seg_id);
+}
+
 static void open_cb(void *arg, int err, uint64_t id)
 {
     role_op_t *op = arg;
+    if (err && strcmp(op->cmd, "refresh") == 0) {
+        refresh_cb(op, err, id);
+        return;
+    }
     if (err) {
         mc_env_tracef(op->n->env, strcmp(op->cmd, "open") == 0 ? "te.cmd_open" : "te.cmd_xfer",
                       "op=%s segment=%s status=OPEN_ERROR err=%s", op->cmd, op->segment, mc_te_err_name(err));
@@ -240,6 +285,7 @@ static void open_cb(void *arg, int err, uint64_t id)
         return;
     }
     op->seg_id = id;
+    op->fresh = true;
     op_continue(op);
 }
 
@@ -285,9 +331,7 @@ static mc_status_t cmd_segment_op(te_node_t *n, const char *cmd, const mc_conf_t
         op->seg_id = id;
         op_continue(op);
     } else if (rc != MC_TE_IN_PROGRESS) {
-        mc_env_tracef(n->env, "te.cmd_open", "op=%s segment=%s status=OPEN_ERROR err=%s", cmd, seg,
-                      mc_te_err_name(rc));
-        op_end(op);
+        open_cb(op, rc, MC_TE_INVALID_SEGMENT); /* traced like an asynchronous open failure */
     }
     return MC_OK;
 }
@@ -340,7 +384,7 @@ static mc_status_t te_command(void *node, const char *cmd, const mc_conf_t *args
         mc_env_tracef(n->env, "te.cmd_notifies", "count=%zu", cnt);
         mc_te_notifies_free(v, cnt);
     } else if (!strcmp(cmd, "open") || !strcmp(cmd, "write") || !strcmp(cmd, "read") ||
-               !strcmp(cmd, "notify") || !strcmp(cmd, "probe")) {
+               !strcmp(cmd, "notify") || !strcmp(cmd, "probe") || !strcmp(cmd, "refresh")) {
         s = cmd_segment_op(n, cmd, &a);
     } else {
         s = MC_INVALID_PARAMS;

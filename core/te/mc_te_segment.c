@@ -155,11 +155,16 @@ static void fail_later(te_seg_t *s, int err)
 }
 
 /* Envs with a separate data plane (data_endpoint op) reach a peer's
- * memory at the host of its control address and its tcp_data_port. */
+ * memory at the host of its control address and its tcp_data_port, or at
+ * the data endpoint it published verbatim (hw rdma). */
 static void set_data_addr(te_seg_t *s)
 {
     mc_free(s->data_addr);
     s->data_addr = NULL;
+    if (s->te->env->ops->data_endpoint && s->desc.data_endpoint && *s->desc.data_endpoint) {
+        s->data_addr = mc_strdup(s->desc.data_endpoint);
+        return;
+    }
     const char *colon = strrchr(s->peer_addr, ':');
     if (!s->te->env->ops->data_endpoint || s->desc.tcp_data_port <= 0 || s->desc.tcp_data_port > 65535 || !colon)
         return;

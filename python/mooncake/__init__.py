@@ -1,1 +1,2 @@
-"""Mooncake in C: Python bindings. See mooncake.store and mooncake.engine."""
+"""Mooncake in C: Python bindings. See mooncake.store, mooncake.engine and
+mooncake.ep (fault-tolerant process group, MoE Buffer)."""

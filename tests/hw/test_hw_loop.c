@@ -740,6 +740,12 @@ START_TEST(test_env_xfer_stub_and_registration)
     w.b->in_op = 0;
     ck_assert_int_ne(s, MC_OK);
     ck_assert_int_eq(w.b->xfer_done[0] + w.b->xfer_done[1] + w.b->xfer_done[2], 0); /* async */
+    /* Wait until all three completed (a liveness bound, not a timing check:
+     * the refused connect runs on a transport thread), then a little more
+     * so a duplicate completion would show. */
+    uint64_t end = mc_loop_clock_ns() + 30000 * MS;
+    while (w.b->xfer_done[0] + w.b->xfer_done[1] + w.b->xfer_done[2] < 3 && mc_loop_clock_ns() < end)
+        mc_loop_run_once(w.lb, MS);
     run_for(w.lb, 20 * MS);
     for (int i = 0; i < 3; i++)
         ck_assert_int_eq(w.b->xfer_done[i], 1); /* exactly once */

@@ -523,9 +523,18 @@ def test_threads_share_one_engine(engine, peer):
 def test_rpc_port_choice(monkeypatch):
     """A free port from [MC_MIN_RPC_PORT, MC_MAX_RPC_PORT]; the port in
     local_hostname only with MC_LEGACY_RPC_PORT_BINDING."""
-    port = free_port()
-    while 32768 <= port <= 60999:  # upstream treats that range as invalid bounds
-        port = free_port()
+    import socket
+    port = None
+    for cand in range(18000 + os.getpid() % 900, 19000, 2):  # outside the default range, not ephemeral
+        try:
+            with socket.socket() as s1, socket.socket() as s2:
+                s1.bind(("127.0.0.1", cand))
+                s2.bind(("127.0.0.1", cand + 1))
+        except OSError:
+            continue
+        port = cand
+        break
+    assert port
     monkeypatch.setenv("MC_MIN_RPC_PORT", str(port))
     monkeypatch.setenv("MC_MAX_RPC_PORT", str(port))
     e = TransferEngine()
@@ -533,7 +542,7 @@ def test_rpc_port_choice(monkeypatch):
     assert e.get_rpc_port() == port
     monkeypatch.delenv("MC_MIN_RPC_PORT")
     monkeypatch.delenv("MC_MAX_RPC_PORT")
-    legacy = free_port()
+    legacy = port + 1
     monkeypatch.setenv("MC_LEGACY_RPC_PORT_BINDING", "1")
     f = TransferEngine()
     assert f.initialize(f"127.0.0.1:{legacy}", "P2PHANDSHAKE", "tcp", "") == 0

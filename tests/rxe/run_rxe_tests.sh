@@ -21,9 +21,11 @@ fi
 if ! grep -q 'MC_HAVE_VERBS:INTERNAL=ON' "$build/CMakeCache.txt"; then
   echo "skip: built without libibverbs (install libibverbs-dev, see .ci/packages.txt)"; exit 0
 fi
-cmake --build "$build" --target verbs_xport_check -j"${MC_JOBS:-2}" >/dev/null ||
-  { echo "rxe: building verbs_xport_check failed"; exit 1; }
+cmake --build "$build" --target verbs_xport_check rdma_api_check mooncake_master -j"${MC_JOBS:-2}" >/dev/null ||
+  { echo "rxe: building verbs_xport_check / rdma_api_check / mooncake_master failed"; exit 1; }
 bin=$build/tests/rxe/verbs_xport_check
+api_bins="$build/api/rdma_api_check $build/hw/mooncake_master"
+export RXE_API_CHECK=$build/api/rdma_api_check RXE_MASTER_BIN=$build/hw/mooncake_master  # native runs
 
 native_ok() {
   [ "${MC_RXE_NATIVE:-}" = 0 ] && return 1
@@ -53,7 +55,8 @@ fi
 reason=$("$here/run-in-rxe-vm.sh" -P) || { echo "${reason:-skip: the rxe VM cannot run here}"; exit 0; }
 stage=$(mktemp -d "${TMPDIR:-/tmp}/mc-rxe.XXXXXX")
 trap 'rm -rf "$stage"' EXIT
-cp "$bin" "$here/rxe_suite.sh" "$stage/"
+# shellcheck disable=SC2086  # two plain paths
+cp "$bin" $api_bins "$here/rxe_suite.sh" "$stage/"
 echo "rxe: no RDMA device on this host; running the suite in a Soft-RoCE VM (QEMU/TCG)"
 RXE_VM_TIMEOUT=${RXE_VM_TIMEOUT:-1500} "$here/run-in-rxe-vm.sh" -q -x "$stage" -- sh ./rxe_suite.sh /extra "$churn"
 rc=$?

@@ -68,7 +68,9 @@ MOONCAKE_API void mooncake_replicate_config_init(mooncake_replicate_config_t *cf
 
 /* setup(local_hostname, metadata_server, global_segment_size,
  *       local_buffer_size, protocol, rdma_devices, master_server_addr)
- * local_hostname without a port gets one from 12300-14300. protocol: "tcp".
+ * local_hostname without a port gets one from 12300-14300. protocol: "tcp"
+ * or "rdma" (hw/xport verbs on rdma_devices, "" = all usable; no device:
+ * -600 with a message naming MC_FORCE_TCP, which makes it TCP).
  * metadata_server: "http://host:port/metadata", "P2PHANDSHAKE" or an etcd
  * address (accepted, unused: transfer endpoints come with the master's
  * replica lists). Waits until the master acknowledged the segment, or
@@ -286,7 +288,8 @@ typedef struct mooncake_uuid {
 } mooncake_uuid_t;
 /* Maps [offset, offset+size) of file `path` (offset page-aligned; a regular
  * file shorter than offset+size is extended) and mounts it under this
- * client's name. protocol: "tcp"; location is a hint (ignored). */
+ * client's name. protocol: "tcp" or "rdma" (served by the client's data
+ * plane either way); location is a hint (ignored). */
 MOONCAKE_API int mooncake_store_mount_segment(mooncake_store_t *s, const char *path, uint64_t size, uint64_t offset,
                                               const char *protocol, const char *location, mooncake_uuid_t *id);
 /* Allocates size bytes (rounded up to 4 KiB; *allocated tells) and mounts them. */

@@ -94,8 +94,9 @@ MOONCAKE_API void mooncake_te_destroy(mooncake_te_t *te);
  * metadata_server "P2PHANDSHAKE" (descriptors are fetched from the peers
  * themselves; our segment name becomes "host:rpc_port"), a URL with
  * "://" ("http://h:p/metadata", "etcd://h:p"), or a bare "h:p" (etcd).
- * protocol "tcp"; "rdma" (or "") needs an RDMA device and the verbs
- * transport, else fails with a message unless MC_FORCE_TCP is set.
+ * protocol "tcp"; "rdma" runs hw/xport's verbs transport and fails
+ * without an RDMA device (message names MC_FORCE_TCP, which makes it TCP);
+ * "" is rdma when a device exists, else tcp.
  * device_name: comma list of RDMA devices (filter), may be NULL.
  * local_hostname "host" or "host:port": the RPC port is a free one from
  * [MC_MIN_RPC_PORT, MC_MAX_RPC_PORT] (the given port is only used with
