@@ -17,6 +17,7 @@
  * Every seed runs in a fork()ed child so that an abort or a sanitizer
  * report is caught and reported as a crash with its seed. */
 #include "sim_swarm.h"
+#include "sim_swarm_gen.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -66,16 +67,7 @@ static char *node_name(uint32_t i)
 
 static mc_scn_fault_t *add_fault(mc_scenario_t *s, size_t *cap, uint64_t at, mc_fault_kind_t k)
 {
-    if (s->nfaults == *cap) {
-        *cap = *cap ? *cap * 2 : 16;
-        s->faults = mc_realloc(s->faults, *cap * sizeof *s->faults);
-    }
-    mc_scn_fault_t *f = &s->faults[s->nfaults];
-    memset(f, 0, sizeof *f);
-    f->at_ns = at;
-    f->kind = k;
-    f->index = s->nfaults++;
-    return f;
+    return mc_swarm_add_fault(s, cap, at, k, NULL);
 }
 
 static void add_expect(mc_scenario_t *s, size_t *cap, const char *event, const char *node,

@@ -15,6 +15,7 @@
  * after calm + the heartbeat timeout r0 recovers every rank, and the two
  * final operations succeed on every rank over the full group. */
 #include "sim_swarm.h"
+#include "sim_swarm_gen.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,64 +46,12 @@ static char *nname(uint32_t i)
 
 static mc_scn_fault_t *fault(mc_scenario_t *s, size_t *cap, uint64_t at, mc_fault_kind_t k, uint32_t node)
 {
-    if (s->nfaults == *cap) {
-        *cap = *cap ? *cap * 2 : 16;
-        s->faults = mc_realloc(s->faults, *cap * sizeof *s->faults);
-    }
-    mc_scn_fault_t *f = &s->faults[s->nfaults];
-    memset(f, 0, sizeof *f);
-    f->at_ns = at;
-    f->kind = k;
-    f->index = s->nfaults++;
-    if (node != UINT32_MAX)
-        f->node = nname(node);
-    return f;
+    return mc_swarm_add_fault(s, cap, at, k, node != UINT32_MAX ? nname(node) : NULL);
 }
 
 static mc_scn_cmd_t *cmd(mc_scenario_t *s, size_t *cap, uint64_t at, uint32_t node, const char *name)
 {
-    if (s->ncmds == *cap) {
-        *cap = *cap ? *cap * 2 : 64;
-        s->cmds = mc_realloc(s->cmds, *cap * sizeof *s->cmds);
-    }
-    mc_scn_cmd_t *c = &s->cmds[s->ncmds];
-    memset(c, 0, sizeof *c);
-    c->at_ns = at;
-    c->node = nname(node);
-    c->cmd = mc_strdup(name);
-    mc_conf_init(&c->args);
-    c->index = s->ncmds++;
-    return c;
-}
-
-static void set_u64(mc_conf_t *c, const char *k, uint64_t v)
-{
-    char b[32];
-    snprintf(b, sizeof b, "%llu", (unsigned long long)v);
-    mc_conf_set(c, k, b);
-}
-
-static void set_ms(mc_conf_t *c, const char *k, uint64_t ns)
-{
-    char b[32];
-    snprintf(b, sizeof b, "%llums", (unsigned long long)(ns / MS));
-    mc_conf_set(c, k, b);
-}
-
-static int cmd_cmp(const void *a, const void *b)
-{
-    const mc_scn_cmd_t *x = a, *y = b;
-    if (x->at_ns != y->at_ns)
-        return x->at_ns < y->at_ns ? -1 : 1;
-    return x->index < y->index ? -1 : x->index > y->index;
-}
-
-static int fault_cmp(const void *a, const void *b)
-{
-    const mc_scn_fault_t *x = a, *y = b;
-    if (x->at_ns != y->at_ns)
-        return x->at_ns < y->at_ns ? -1 : 1;
-    return x->index < y->index ? -1 : x->index > y->index;
+    return mc_swarm_add_cmd(s, cap, at, nname(node), name);
 }
 
 static const char *const kinds[] = {"all_reduce", "all_gather", "broadcast", "reduce_scatter",
@@ -136,32 +85,32 @@ static void gen_workload(mc_rng_t *r, mc_scenario_t *s, size_t *cap, ep_plan_t *
         if (k == 7 && !last_dispatch)
             k = 6;
         uint64_t timeout = mc_rng_range(r, 100, 1000) * MS;
-        set_u64(&a, "id", ++id);
-        set_ms(&a, "timeout", timeout);
+        mc_swarm_conf_u64(&a, "id", ++id);
+        mc_swarm_conf_ms(&a, "timeout", timeout);
         if (k >= 6) {
             mc_conf_set(&a, "tokens_max", moe[0]);
             mc_conf_set(&a, "hidden", moe[1]);
             mc_conf_set(&a, "experts", moe[2]);
             mc_conf_set(&a, "topk", moe[3]);
             if (k == 7)
-                set_u64(&a, "dispatch", last_dispatch);
+                mc_swarm_conf_u64(&a, "dispatch", last_dispatch);
             else
                 last_dispatch = id;
         } else {
-            set_u64(&a, "count", 1 + mc_rng_below(r, mc_rng_chance(r, 0.2) ? 4096 : 64));
+            mc_swarm_conf_u64(&a, "count", 1 + mc_rng_below(r, mc_rng_chance(r, 0.2) ? 4096 : 64));
             mc_conf_set(&a, "dtype", dtypes[mc_rng_below(r, 4)]);
             mc_conf_set(&a, "red", reds[mc_rng_below(r, 4)]);
-            set_u64(&a, "root", mc_rng_below(r, p->world));
+            mc_swarm_conf_u64(&a, "root", mc_rng_below(r, p->world));
         }
         if (k < 6 && mc_rng_chance(r, 0.15)) { /* a send/recv pair instead */
             uint32_t src = (uint32_t)mc_rng_below(r, p->world);
             uint32_t dst = (src + 1 + (uint32_t)mc_rng_below(r, p->world - 1)) % p->world;
             mc_scn_cmd_t *c = cmd(s, cap, t, 1 + src, "send");
             mc_conf_copy(&c->args, &a);
-            set_u64(&c->args, "peer", dst);
+            mc_swarm_conf_u64(&c->args, "peer", dst);
             c = cmd(s, cap, t, 1 + dst, "recv");
             mc_conf_copy(&c->args, &a);
-            set_u64(&c->args, "peer", src);
+            mc_swarm_conf_u64(&c->args, "peer", src);
         } else {
             op_all(s, cap, p, t, &a, kinds[k]);
         }
@@ -192,11 +141,11 @@ static void gen_workload(mc_rng_t *r, mc_scenario_t *s, size_t *cap, ep_plan_t *
     }
     mc_conf_t a;
     mc_conf_init(&a);
-    set_u64(&a, "id", 1000000);
+    mc_swarm_conf_u64(&a, "id", 1000000);
     mc_conf_set(&a, "count", "33");
     mc_conf_set(&a, "timeout", "1s");
     op_all(s, cap, p, p->final_ns, &a, "all_reduce");
-    set_u64(&a, "id", 1000001);
+    mc_swarm_conf_u64(&a, "id", 1000001);
     op_all(s, cap, p, p->final_ns + 3 * SEC, &a, "all_gather");
     mc_conf_free(&a);
 }
@@ -277,23 +226,20 @@ static void ep_generate(uint64_t seed, uint32_t max_ranks, mc_scenario_t *s, ep_
         n->role = mc_strdup(i == 0 ? "ep_coord" : "ep_rank");
         n->nics = 1;
         mc_conf_init(&n->conf);
-        set_u64(&n->conf, "world", p->world);
+        mc_swarm_conf_u64(&n->conf, "world", p->world);
         if (i == 0) {
-            set_ms(&n->conf, "hb_timeout", p->hb_ns);
+            mc_swarm_conf_ms(&n->conf, "hb_timeout", p->hb_ns);
             mc_conf_set(&n->conf, "proposal_timeout", "3s");
             continue;
         }
-        set_u64(&n->conf, "rank", i - 1);
+        mc_swarm_conf_u64(&n->conf, "rank", i - 1);
         mc_conf_set(&n->conf, "coordinator", "${coord.addr}");
         mc_conf_set(&n->conf, "slot_bytes", "64KiB");
         n->start_ns = mc_rng_range(&r, 0, 500) * MS;
     }
     gen_faults(&r, s, &fcap, p);
     gen_workload(&r, s, &ccap, p);
-    if (s->nfaults > 1)
-        qsort(s->faults, s->nfaults, sizeof *s->faults, fault_cmp);
-    if (s->ncmds > 1)
-        qsort(s->cmds, s->ncmds, sizeof *s->cmds, cmd_cmp);
+    mc_swarm_sort(s);
     s->checks.ep = true;
 }
 

@@ -14,6 +14,7 @@
  * reads every key with a definite answer (OK or OBJECT_NOT_FOUND) and
  * writes and reads back fresh keys. */
 #include "sim_swarm.h"
+#include "sim_swarm_gen.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,34 +46,12 @@ static char *cname(uint32_t i)
 
 static mc_scn_fault_t *fault(mc_scenario_t *s, size_t *cap, uint64_t at, mc_fault_kind_t k, uint32_t node)
 {
-    if (s->nfaults == *cap) {
-        *cap = *cap ? *cap * 2 : 16;
-        s->faults = mc_realloc(s->faults, *cap * sizeof *s->faults);
-    }
-    mc_scn_fault_t *f = &s->faults[s->nfaults];
-    memset(f, 0, sizeof *f);
-    f->at_ns = at;
-    f->kind = k;
-    f->index = s->nfaults++;
-    if (node != UINT32_MAX)
-        f->node = cname(node);
-    return f;
+    return mc_swarm_add_fault(s, cap, at, k, node != UINT32_MAX ? cname(node) : NULL);
 }
 
 static mc_scn_cmd_t *cmd(mc_scenario_t *s, size_t *cap, uint64_t at, uint32_t node, const char *name)
 {
-    if (s->ncmds == *cap) {
-        *cap = *cap ? *cap * 2 : 64;
-        s->cmds = mc_realloc(s->cmds, *cap * sizeof *s->cmds);
-    }
-    mc_scn_cmd_t *c = &s->cmds[s->ncmds];
-    memset(c, 0, sizeof *c);
-    c->at_ns = at;
-    c->node = cname(node);
-    c->cmd = mc_strdup(name);
-    mc_conf_init(&c->args);
-    c->index = s->ncmds++;
-    return c;
+    return mc_swarm_add_cmd(s, cap, at, cname(node), name);
 }
 
 static void set_key(mc_scn_cmd_t *c, const char *prefix, uint64_t k)
@@ -80,36 +59,6 @@ static void set_key(mc_scn_cmd_t *c, const char *prefix, uint64_t k)
     char b[32];
     snprintf(b, sizeof b, "%s%llu", prefix, (unsigned long long)k);
     mc_conf_set(&c->args, "key", b);
-}
-
-static void set_u64(mc_conf_t *c, const char *k, uint64_t v)
-{
-    char b[32];
-    snprintf(b, sizeof b, "%llu", (unsigned long long)v);
-    mc_conf_set(c, k, b);
-}
-
-static void set_ms(mc_conf_t *c, const char *k, uint64_t ns)
-{
-    char b[32];
-    snprintf(b, sizeof b, "%llums", (unsigned long long)(ns / MS));
-    mc_conf_set(c, k, b);
-}
-
-static int cmd_cmp(const void *a, const void *b)
-{
-    const mc_scn_cmd_t *x = a, *y = b;
-    if (x->at_ns != y->at_ns)
-        return x->at_ns < y->at_ns ? -1 : 1;
-    return x->index < y->index ? -1 : x->index > y->index;
-}
-
-static int fault_cmp(const void *a, const void *b)
-{
-    const mc_scn_fault_t *x = a, *y = b;
-    if (x->at_ns != y->at_ns)
-        return x->at_ns < y->at_ns ? -1 : 1;
-    return x->index < y->index ? -1 : x->index > y->index;
 }
 
 static const uint64_t sizes[] = {16, 4096, 16384, 65536};
@@ -135,8 +84,8 @@ static void gen_workload(mc_rng_t *r, mc_scenario_t *s, size_t *ccap, const stor
                 c->repeat = 1 + (uint32_t)mc_rng_below(r, p->nkeys);
                 c->every_ns = mc_rng_range(r, 100, 3000) * 1000;
                 if (name[0] == 'p' || name[0] == 'u') {
-                    set_u64(&c->args, "size", sizes[mc_rng_below(r, 4)]);
-                    set_u64(&c->args, "replicas", 1 + mc_rng_below(r, 3));
+                    mc_swarm_conf_u64(&c->args, "size", sizes[mc_rng_below(r, 4)]);
+                    mc_swarm_conf_u64(&c->args, "replicas", 1 + mc_rng_below(r, 3));
                 }
             }
             continue;
@@ -144,8 +93,8 @@ static void gen_workload(mc_rng_t *r, mc_scenario_t *s, size_t *ccap, const stor
         if (dice < 45) {
             c = cmd(s, ccap, at, node, dice < 30 ? "put" : "upsert");
             set_key(c, "k", key);
-            set_u64(&c->args, "size", sizes[mc_rng_below(r, 4)]);
-            set_u64(&c->args, "replicas", 1 + mc_rng_below(r, 3));
+            mc_swarm_conf_u64(&c->args, "size", sizes[mc_rng_below(r, 4)]);
+            mc_swarm_conf_u64(&c->args, "replicas", 1 + mc_rng_below(r, 3));
             if (mc_rng_chance(r, 0.1))
                 mc_conf_set(&c->args, "hard_pin", "1");
             else if (mc_rng_chance(r, 0.1))
@@ -299,27 +248,24 @@ static void store_generate(uint64_t seed, uint32_t max_clients, mc_scenario_t *s
         n->nics = 1;
         mc_conf_init(&n->conf);
         if (i == 0) {
-            set_ms(&n->conf, "client_ttl", p->ttl_ns);
-            set_ms(&n->conf, "default_kv_lease_ttl", mc_rng_range(&r, 100, 3000) * MS);
-            set_ms(&n->conf, "put_start_discard_timeout", discard);
-            set_ms(&n->conf, "put_start_release_timeout", release);
+            mc_swarm_conf_ms(&n->conf, "client_ttl", p->ttl_ns);
+            mc_swarm_conf_ms(&n->conf, "default_kv_lease_ttl", mc_rng_range(&r, 100, 3000) * MS);
+            mc_swarm_conf_ms(&n->conf, "put_start_discard_timeout", discard);
+            mc_swarm_conf_ms(&n->conf, "put_start_release_timeout", release);
             if (tight)
                 mc_conf_set(&n->conf, "eviction_high_watermark_ratio", mc_rng_chance(&r, 0.5) ? "0.5" : "0.8");
             continue;
         }
         mc_conf_set(&n->conf, "master", "${master.addr}");
         uint64_t seg = tight ? mc_rng_range(&r, 2, 8) * 64 * 1024 : mc_rng_range(&r, 4, 16) * 1024 * 1024;
-        set_u64(&n->conf, "segment_size", seg);
-        set_ms(&n->conf, "rpc_timeout", mc_rng_range(&r, 1000, 3000) * MS);
-        set_ms(&n->conf, "transfer_timeout", mc_rng_range(&r, 1500, 4000) * MS);
+        mc_swarm_conf_u64(&n->conf, "segment_size", seg);
+        mc_swarm_conf_ms(&n->conf, "rpc_timeout", mc_rng_range(&r, 1000, 3000) * MS);
+        mc_swarm_conf_ms(&n->conf, "transfer_timeout", mc_rng_range(&r, 1500, 4000) * MS);
         n->start_ns = mc_rng_range(&r, 0, 1000) * MS;
     }
     gen_faults(&r, s, &fcap, p);
     gen_workload(&r, s, &ccap, p);
-    if (s->nfaults > 1)
-        qsort(s->faults, s->nfaults, sizeof *s->faults, fault_cmp);
-    if (s->ncmds > 1)
-        qsort(s->cmds, s->ncmds, sizeof *s->cmds, cmd_cmp);
+    mc_swarm_sort(s);
     s->checks.store_history = true;
     s->checks.allow_eviction = p->allow_eviction;
 }

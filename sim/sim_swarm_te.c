@@ -22,6 +22,7 @@
  *    connection that died behind a partition) and then reads and writes every peer with COMPLETED and
  *    verify=ok. */
 #include "sim_swarm.h"
+#include "sim_swarm_gen.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,44 +52,14 @@ static char *tname(uint32_t i)
     return mc_strdup(b);
 }
 
-/* Node index in s->nodes of t<i>: t0.. first, "meta" last. */
 static mc_scn_fault_t *fault(mc_scenario_t *s, size_t *cap, uint64_t at, mc_fault_kind_t k, uint32_t node)
 {
-    if (s->nfaults == *cap) {
-        *cap = *cap ? *cap * 2 : 16;
-        s->faults = mc_realloc(s->faults, *cap * sizeof *s->faults);
-    }
-    mc_scn_fault_t *f = &s->faults[s->nfaults];
-    memset(f, 0, sizeof *f);
-    f->at_ns = at;
-    f->kind = k;
-    f->index = s->nfaults++;
-    if (node != UINT32_MAX)
-        f->node = tname(node);
-    return f;
+    return mc_swarm_add_fault(s, cap, at, k, node != UINT32_MAX ? tname(node) : NULL);
 }
 
 static mc_scn_cmd_t *cmd(mc_scenario_t *s, size_t *cap, uint64_t at, uint32_t node, const char *name)
 {
-    if (s->ncmds == *cap) {
-        *cap = *cap ? *cap * 2 : 64;
-        s->cmds = mc_realloc(s->cmds, *cap * sizeof *s->cmds);
-    }
-    mc_scn_cmd_t *c = &s->cmds[s->ncmds];
-    memset(c, 0, sizeof *c);
-    c->at_ns = at;
-    c->node = tname(node);
-    c->cmd = mc_strdup(name);
-    mc_conf_init(&c->args);
-    c->index = s->ncmds++;
-    return c;
-}
-
-static void set_u64(mc_conf_t *c, const char *k, uint64_t v)
-{
-    char b[32];
-    snprintf(b, sizeof b, "%llu", (unsigned long long)v);
-    mc_conf_set(c, k, b);
+    return mc_swarm_add_cmd(s, cap, at, tname(node), name);
 }
 
 static void set_segment(mc_conf_t *c, const te_plan_t *p, uint32_t target)
@@ -101,34 +72,18 @@ static void set_segment(mc_conf_t *c, const te_plan_t *p, uint32_t target)
     mc_conf_set(c, "segment", b);
 }
 
-static int cmd_cmp(const void *a, const void *b)
-{
-    const mc_scn_cmd_t *x = a, *y = b;
-    if (x->at_ns != y->at_ns)
-        return x->at_ns < y->at_ns ? -1 : 1;
-    return x->index < y->index ? -1 : x->index > y->index;
-}
-
-static int fault_cmp(const void *a, const void *b)
-{
-    const mc_scn_fault_t *x = a, *y = b;
-    if (x->at_ns != y->at_ns)
-        return x->at_ns < y->at_ns ? -1 : 1;
-    return x->index < y->index ? -1 : x->index > y->index;
-}
-
 /* A read or write from src to dst in a fresh scratch slot of src. */
 static void xfer(mc_rng_t *r, mc_scenario_t *s, size_t *cap, te_plan_t *p, uint64_t at, uint32_t src, uint32_t dst,
                  const char *op, uint64_t size, uint64_t count)
 {
     mc_scn_cmd_t *c = cmd(s, cap, at, src, op);
     set_segment(&c->args, p, dst);
-    set_u64(&c->args, "size", size);
-    set_u64(&c->args, "count", count);
+    mc_swarm_conf_u64(&c->args, "size", size);
+    mc_swarm_conf_u64(&c->args, "count", count);
     uint64_t span = size * count;
-    set_u64(&c->args, "offset", span < p->buf_size ? mc_rng_below(r, p->buf_size - span + 1) : 0);
+    mc_swarm_conf_u64(&c->args, "offset", span < p->buf_size ? mc_rng_below(r, p->buf_size - span + 1) : 0);
     mc_conf_set(&c->args, "label", "scratch");
-    set_u64(&c->args, "local_offset", p->scratch[src]);
+    mc_swarm_conf_u64(&c->args, "local_offset", p->scratch[src]);
     p->scratch[src] += (span + 4095) & ~4095ULL;
 }
 
@@ -252,9 +207,9 @@ static void te_generate(uint64_t seed, uint32_t max_nodes, mc_scenario_t *s, te_
          * creation (upstream), so a server that is not up yet loses it. */
         n->start_ns = mc_rng_range(&r, 50, 300) * MS;
         n->nics = 1 + (uint32_t)mc_rng_below(&r, 3);
-        set_u64(&n->conf, "nics", n->nics);
+        mc_swarm_conf_u64(&n->conf, "nics", n->nics);
         mc_conf_set(&n->conf, "metadata_server", p->p2p ? "P2PHANDSHAKE" : "${meta.addr}");
-        set_u64(&n->conf, "buffer_size", p->buf_size);
+        mc_swarm_conf_u64(&n->conf, "buffer_size", p->buf_size);
         mc_conf_set(&n->conf, "transfer_timeout", timeout);
         mc_conf_set(&n->conf, "rpc_timeout", "1s");
         if (mc_rng_chance(&r, 0.3))
@@ -269,21 +224,18 @@ static void te_generate(uint64_t seed, uint32_t max_nodes, mc_scenario_t *s, te_
     for (uint32_t i = 0; i < p->nodes; i++) {
         uint64_t size = p->scratch[i] ? p->scratch[i] : 4096;
         mc_scn_cmd_t *c = cmd(s, &ccap, s->nodes[i].start_ns + MS, i, "register");
-        set_u64(&c->args, "size", size);
+        mc_swarm_conf_u64(&c->args, "size", size);
         mc_conf_set(&c->args, "label", "scratch");
         mc_conf_set(&c->args, "remote", "false");
         for (size_t k = 0; k < s->nfaults; k++)
             if (s->faults[k].kind == MC_FAULT_RESTART && strcmp(s->faults[k].node, s->nodes[i].name) == 0) {
                 c = cmd(s, &ccap, s->faults[k].at_ns + MS, i, "register");
-                set_u64(&c->args, "size", size);
+                mc_swarm_conf_u64(&c->args, "size", size);
                 mc_conf_set(&c->args, "label", "scratch");
                 mc_conf_set(&c->args, "remote", "false");
             }
     }
-    if (s->nfaults > 1)
-        qsort(s->faults, s->nfaults, sizeof *s->faults, fault_cmp);
-    if (s->ncmds > 1)
-        qsort(s->cmds, s->ncmds, sizeof *s->cmds, cmd_cmp);
+    mc_swarm_sort(s);
 }
 
 static bool is_xfer_cmd(const char *fields)

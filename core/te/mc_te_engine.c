@@ -260,8 +260,13 @@ void mc_te_destroy(mc_te_t *te)
     mc_vec_free(&te->all_segs);
     mc_map_free(&te->segs_by_id);
     mc_map_free(&te->segs_by_name);
-    for (size_t i = 0; i < te->bufs.len; i++)
-        mc_free(MC_VEC_AT(&te->bufs, te_buf_t, i)->location);
+    /* Unregister from the env too: the owner frees the memory next, and a
+     * peer's transfer must be refused by the data plane, not land in it. */
+    for (size_t i = 0; i < te->bufs.len; i++) {
+        te_buf_t *b = MC_VEC_AT(&te->bufs, te_buf_t, i);
+        (void)te->env->ops->mem_unregister(te->env, (void *)(uintptr_t)b->addr);
+        mc_free(b->location);
+    }
     mc_vec_free(&te->bufs);
     mc_map_free(&te->batches);
     mc_map_free(&te->inflight);

@@ -74,9 +74,11 @@ void te_desc_rebuild(mc_te_t *te)
     d->protocol = mc_strdup(te->protocol);
     d->timestamp = ts;
     d->tcp_proto_version = rdma ? 1 : 2;
+    /* hw: the data plane listens on its own port (env data_endpoint). */
+    const char *ep = te->env->ops->data_endpoint ? te->env->ops->data_endpoint(te->env) : NULL;
+    if (rdma && ep) /* RDMA-shaped descriptor over hw's data plane: our extension key, ignored upstream */
+        d->data_endpoint = mc_strdup(ep);
     if (!rdma) {
-        /* hw: the data plane listens on its own port (env data_endpoint). */
-        const char *ep = te->env->ops->data_endpoint ? te->env->ops->data_endpoint(te->env) : NULL;
         const char *colon = strrchr(ep ? ep : te->addr, ':');
         uint64_t port = 0;
         if (ep && strncmp(ep, "mcx1 ", 5) == 0) /* hw rdma: an xport descriptor, peers use it verbatim */

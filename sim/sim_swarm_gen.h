@@ -1,0 +1,22 @@
+/* Building blocks of the generated swarm scenarios (sim_swarm*.c): growing
+ * the fault and command arrays, typed conf values, and putting both in
+ * time order (stable by creation index, so a seed always yields the same
+ * scenario). */
+#ifndef MC_SIM_SWARM_GEN_H
+#define MC_SIM_SWARM_GEN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "scenario/mc_scenario.h"
+
+/* node: owned by the fault from now on (NULL for cluster-wide faults). */
+mc_scn_fault_t *mc_swarm_add_fault(mc_scenario_t *s, size_t *cap, uint64_t at, mc_fault_kind_t k, char *node);
+/* node: owned by the command from now on. */
+mc_scn_cmd_t *mc_swarm_add_cmd(mc_scenario_t *s, size_t *cap, uint64_t at, char *node, const char *name);
+void mc_swarm_conf_u64(mc_conf_t *c, const char *k, uint64_t v);
+void mc_swarm_conf_ms(mc_conf_t *c, const char *k, uint64_t ns); /* "<n>ms" */
+/* Faults and commands in time order; ties keep creation order. */
+void mc_swarm_sort(mc_scenario_t *s);
+
+#endif
