@@ -7,6 +7,7 @@ The coordinator runs in the pytest process; ranks are spawned processes
 that report results over a queue (asserted here) and wait on events.
 """
 import multiprocessing as mp
+import os
 import queue
 import time
 
@@ -131,6 +132,9 @@ def by(q, what, ranks, timeout=90):
     return out
 
 
+@pytest.mark.skipif("libasan" in os.environ.get("LD_PRELOAD", ""),
+                    reason="known rare hang of a survivor's all_reduce after a SIGKILL under ASan and load "
+                           "(docs/known-issues.md); runs in the Release stage")
 def test_ep_collectives_kill_and_rejoin():
     coord = ep.Coordinator(WORLD, hb_timeout_ms=HB_MS)
     q = CTX.Queue()

@@ -47,11 +47,15 @@ run_one() { # name workdir env cmd...
     case $e in CK_FORK=* | CK_DEFAULT_TIMEOUT=* | "") ;; *) envv+=("$e") ;; esac
   done
   local t0=$SECONDS
-  if (cd "$wd" && env "${envv[@]}" "${vg[@]}" --log-file="$log" "$@" >"$log.out" 2>&1); then
+  local rc=0
+  (cd "$wd" && env "${envv[@]}" "${vg[@]}" --log-file="$log" "$@" >"$log.out" 2>&1) || rc=$?
+  if [ $rc -eq 0 ]; then
     echo "valgrind: $name OK ($((SECONDS - t0))s)"
     passed=$((passed + 1))
+  elif [ $rc -eq 77 ]; then # the test's own skip code (e.g. no RDMA device here)
+    echo "valgrind: $name skipped: $(grep -m1 -i 'skip' "$log.out" || echo 'exit 77')"
   else
-    echo "valgrind: $name FAILED (exit $?)"
+    echo "valgrind: $name FAILED (exit $rc)"
     tail -30 "$log.out"
     cat "$log" 2>/dev/null || true
     failed=$((failed + 1))
