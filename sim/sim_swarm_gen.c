@@ -75,3 +75,18 @@ void mc_swarm_sort(mc_scenario_t *s)
     if (s->ncmds > 1)
         qsort(s->cmds, s->ncmds, sizeof *s->cmds, cmd_cmp);
 }
+
+void mc_swarm_print_faults(FILE *out, const mc_scenario_t *s)
+{
+    for (size_t i = 0; i < s->nfaults; i++) {
+        const mc_scn_fault_t *f = &s->faults[i];
+        fprintf(out, "  fault @%.3fs %s", (double)f->at_ns / 1e9, mc_fault_kind_name(f->kind));
+        if (f->node)
+            fprintf(out, " node=%s", f->node);
+        if (f->kind == MC_FAULT_NIC_DOWN || f->kind == MC_FAULT_NIC_UP)
+            fprintf(out, " nic=%u", f->nic);
+        if (f->kind == MC_FAULT_PARTITION)
+            fprintf(out, " %s -> %s%s", f->nodes[0], f->npeers ? f->peers[0] : "*", f->oneway ? " (one way)" : "");
+        fputc('\n', out);
+    }
+}

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "scenario/mc_scenario.h"
 
@@ -18,5 +19,7 @@ void mc_swarm_conf_u64(mc_conf_t *c, const char *k, uint64_t v);
 void mc_swarm_conf_ms(mc_conf_t *c, const char *k, uint64_t ns); /* "<n>ms" */
 /* Faults and commands in time order; ties keep creation order. */
 void mc_swarm_sort(mc_scenario_t *s);
+/* One line per fault of a generated plan: time, kind, node, NIC, partition sides. */
+void mc_swarm_print_faults(FILE *out, const mc_scenario_t *s);
 
 #endif

@@ -334,15 +334,7 @@ static void print_plan(FILE *out, const mc_scenario_t *s, const store_plan_t *p)
         fprintf(out, "  node %s segment_size=%s\n", s->nodes[i].name,
                 mc_conf_get(&s->nodes[i].conf, "segment_size") ? mc_conf_get(&s->nodes[i].conf, "segment_size")
                                                                 : "-");
-    for (size_t i = 0; i < s->nfaults; i++) {
-        const mc_scn_fault_t *f = &s->faults[i];
-        fprintf(out, "  fault @%.3fs %s", (double)f->at_ns / 1e9, mc_fault_kind_name(f->kind));
-        if (f->node)
-            fprintf(out, " node=%s", f->node);
-        if (f->kind == MC_FAULT_PARTITION)
-            fprintf(out, " %s -> %s%s", f->nodes[0], f->npeers ? f->peers[0] : "*", f->oneway ? " (one way)" : "");
-        fputc('\n', out);
-    }
+    mc_swarm_print_faults(out, s);
 }
 
 int mc_swarm_store_run_seed(uint64_t seed, const mc_swarm_opts_t *o, FILE *out, mc_sim_run_result_t *res)

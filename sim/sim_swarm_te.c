@@ -301,17 +301,7 @@ static void print_plan(FILE *out, const mc_scenario_t *s, const te_plan_t *p)
     fprintf(out, "te swarm seed %llu: %u nodes (%s), %u transfers, segments %llu MiB, calm at %.3fs, final at %.3fs\n",
             (unsigned long long)p->seed, p->nodes, p->p2p ? "P2PHANDSHAKE" : "te_meta", p->ncmds,
             (unsigned long long)(p->buf_size >> 20), (double)p->calm_ns / 1e9, (double)p->final_ns / 1e9);
-    for (size_t i = 0; i < s->nfaults; i++) {
-        const mc_scn_fault_t *f = &s->faults[i];
-        fprintf(out, "  fault @%.3fs %s", (double)f->at_ns / 1e9, mc_fault_kind_name(f->kind));
-        if (f->node)
-            fprintf(out, " node=%s", f->node);
-        if (f->kind == MC_FAULT_NIC_DOWN || f->kind == MC_FAULT_NIC_UP)
-            fprintf(out, " nic=%u", f->nic);
-        if (f->kind == MC_FAULT_PARTITION)
-            fprintf(out, " %s -> %s%s", f->nodes[0], f->npeers ? f->peers[0] : "*", f->oneway ? " (one way)" : "");
-        fputc('\n', out);
-    }
+    mc_swarm_print_faults(out, s);
 }
 
 int mc_swarm_te_run_seed(uint64_t seed, const mc_swarm_opts_t *o, FILE *out, mc_sim_run_result_t *res)
