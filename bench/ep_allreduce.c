@@ -1,10 +1,12 @@
 /* bench_ep_allreduce: all_reduce of 64 MiB (f32 sum) across 4 local
  * processes through libmooncake's EP API (mooncake/ep.h), on loopback.
- * The op is cut into chunks of one slot (1 MiB default), as the rank's
- * slots bound one block. Baseline measured in the same run: the same 4
- * processes each memcpy (world - 1) x 64 MiB, the data every rank must at
- * least move; printed as a ratio (ep time / memcpy time).
- *   bench_ep_allreduce [total_MiB=64] [chunk_KiB=1024] [world=4] */
+ * One call; the API cuts it into ops of one slot (chunk = slot_bytes,
+ * 1 MiB default) and queues them together. With a 4th argument "percall"
+ * the bench makes one API call per chunk instead (how it ran before the
+ * API chunked). Baseline measured in the same run: the same 4 processes
+ * each memcpy (world - 1) x 64 MiB, the data every rank must at least
+ * move; printed as a ratio (ep time / memcpy time).
+ *   bench_ep_allreduce [total_MiB=64] [chunk_KiB=1024] [world=4] [percall] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +24,8 @@ static double now_s(void)
 }
 
 /* child: returns seconds for the whole all_reduce, < 0 on failure */
+static int percall;
+
 static double run_rank(unsigned rank, unsigned world, const char *coord, size_t total, size_t chunk)
 {
     mooncake_ep_t *h = mooncake_ep_create(rank, world, coord, "127.0.0.1", chunk);
@@ -35,6 +39,8 @@ static double run_rank(unsigned rank, unsigned world, const char *coord, size_t 
     if (mooncake_ep_barrier(h, 10000000, NULL) != 0)
         goto out;
     double t0 = now_s();
+    if (!percall)
+        cn = n;
     for (size_t off = 0; off < n; off += cn) {
         size_t c = n - off < cn ? n - off : cn;
         if (mooncake_ep_all_reduce(h, in + off, out + off, c, MOONCAKE_EP_FLOAT32, MOONCAKE_EP_SUM, 10000000, NULL))
@@ -102,6 +108,7 @@ int main(int argc, char **argv)
     size_t total = (size_t)(argc > 1 ? atoi(argv[1]) : 64) << 20;
     size_t chunk = (size_t)(argc > 2 ? atoi(argv[2]) : 1024) << 10;
     unsigned world = argc > 3 ? (unsigned)atoi(argv[3]) : 4;
+    percall = argc > 4 && !strcmp(argv[4], "percall");
     if (!total || !chunk || chunk % sizeof(float) || world < 2 || world > 64) {
         fprintf(stderr, "usage: %s [total_MiB] [chunk_KiB] [world 2..64]\n", argv[0]);
         return 2;
@@ -120,8 +127,8 @@ int main(int argc, char **argv)
         return 1;
     }
     double gb = (double)total / 1e9;
-    printf("ep_allreduce: %zu MiB x %u ranks, chunk %zu KiB: %.3f s, %.2f GB/s (algorithm bandwidth)\n",
-           total >> 20, world, chunk >> 10, ep, gb / ep);
+    printf("ep_allreduce: %zu MiB x %u ranks, chunk %zu KiB (%s): %.3f s, %.3f GB/s (algorithm bandwidth)\n",
+           total >> 20, world, chunk >> 10, percall ? "one call per chunk" : "one call", ep, gb / ep);
     printf("memcpy bound: %u ranks each copy %u x %zu MiB: %.3f s, %.2f GB/s copied per rank\n", world, world - 1,
            total >> 20, base, gb * (world - 1) / base);
     printf("ratio ep/memcpy: %.1fx slower than the memcpy lower limit\n", ep / base);

@@ -66,7 +66,7 @@ int main(int argc, char **argv)
     for (uint64_t c = 1; c <= 4; c++) {
         char name[32];
         snprintf(name, sizeof name, "10.0.0.%llu:12345", (unsigned long long)c);
-        mc_segment_info_t s = {{c, c}, name, c << 40, 64ull << 30, NULL, "tcp"};
+        mc_segment_info_t s = {{c, c}, name, c << 40, 64ull << 30, NULL, "tcp", 0};
         mc_master_mount_segment(m, vclock, (mc_uuid_t){c, c}, &s);
     }
     mc_uuid_t writer = {1, 1};

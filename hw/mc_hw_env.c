@@ -265,10 +265,10 @@ static mc_xport_t *mc_hw_xport(mc_hw_env_t *e)
     return e->xport;
 }
 
-static mc_status_t mc_hw_mem_register(mc_env_t *env, void *addr, size_t len)
+static mc_status_t mc_hw_mem_register(mc_env_t *env, void *addr, size_t len, uint32_t *key)
 {
     mc_xport_t *x = mc_hw_xport(mc_hw_env_of(env));
-    return x ? mc_xport_mem_register(x, addr, len) : MC_INTERNAL_ERROR;
+    return x ? mc_xport_mem_register_key(x, addr, len, key) : MC_INTERNAL_ERROR;
 }
 
 static mc_status_t mc_hw_mem_unregister(mc_env_t *env, void *addr)

@@ -57,12 +57,18 @@ typedef struct sim_ev {
         struct { mc_sim_call_fn fn; void *arg; } call;
     } u;
     uint8_t *buf;     /* frame: points at inline[] or a heap copy */
+    uint64_t seq;     /* frame: position in its direction's stream (sim_net.c) */
     uint8_t inline_buf[SIM_INLINE];
 } sim_ev_t;
+
+/* sim_ev_t.where of a frame parked off the queue in a connection's lost or
+ * out-of-order list (sim_net.c); the loop's own values are 0..3. */
+#define SIM_WHERE_HELD 4
 
 typedef struct sim_region {
     uintptr_t base;
     size_t len;
+    uint32_t key; /* registration key (rkey) */
 } sim_region_t;
 
 typedef struct sim_nic {
@@ -97,6 +103,7 @@ typedef struct sim_node {
     mc_list_t conns;    /* sim_conn_t.link[side] */
     mc_list_t deferred; /* sim_ev_t.dlink while paused */
     mc_vec_t regions;   /* sim_region_t */
+    uint32_t key_seq;   /* registrations made by this node (all incarnations) */
     mc_vec_t listens;   /* char * addresses this incarnation listens on */
 } sim_node_t;
 
@@ -116,6 +123,15 @@ struct sim_conn {
     uint64_t open_ns;
     uint64_t last_arrival[2]; /* FIFO per direction (index = sender side) */
     uint64_t queued[2];       /* bytes in flight from side */
+    bool gave_up[2];          /* side's retransmissions ran out: reset scheduled */
+    /* Cuts and down NICs (sim_net.c), per direction (index = sender side). */
+    uint64_t next_seq[2];     /* frames (and a FIN that had to wait) sent */
+    uint64_t rcv_next[2];     /* next one the receiver hands over */
+    mc_list_t lost[2];        /* sent into a cut, by seq: resent on the RTO */
+    mc_list_t ooo[2];         /* arrived behind a lost one, by seq */
+    bool ack_lost[2];         /* delivered while the way back was cut */
+    bool rtx_armed[2];        /* a retransmission timer is pending */
+    uint8_t rtx_tries[2];     /* consecutive retransmissions that hit a cut */
     uint32_t refs;            /* events pointing here */
 };
 
@@ -125,6 +141,7 @@ struct sim_xfer {
     uint8_t path;
     uint8_t *local;
     uintptr_t remote;
+    uint32_t remote_key;
     uint64_t len;
     uint32_t init;     /* initiator node */
     uint32_t init_inc;
@@ -196,11 +213,12 @@ int sim_net_ctl_nic(const sim_node_t *n); /* first NIC that is up, or -1 */
 void sim_net_partition(mc_sim_t *s, const uint32_t *a, size_t na, const uint32_t *b, size_t nb,
                        bool oneway);
 void sim_net_heal(mc_sim_t *s);
+void sim_net_drop_held(mc_sim_t *s); /* teardown: before the event pool goes */
 void sim_net_free(mc_sim_t *s);
 void sim_net_resize_cut(mc_sim_t *s);
 
 /* sim_xfer.c */
-mc_status_t sim_mem_register(mc_env_t *env, void *addr, size_t len);
+mc_status_t sim_mem_register(mc_env_t *env, void *addr, size_t len, uint32_t *key);
 mc_status_t sim_mem_unregister(mc_env_t *env, void *addr);
 mc_status_t sim_xfer_post(mc_env_t *env, const mc_xfer_op_t *ops, size_t n);
 void sim_xfer_exec(mc_sim_t *s, sim_ev_t *ev);

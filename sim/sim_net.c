@@ -1,10 +1,13 @@
 /* Virtual network: NICs (serialization, up/down), links (latency, jitter,
- * loss, dup, reorder, one-way cuts) and TCP-shaped connections.
+ * loss, dup, reorder, one-way cuts) and TCP-shaped connections, on which
+ * loss, dup and reorder turn into delay (see sim_net_send).
  *
- * A cut or a down NIC drops frames silently and the connection stays "up",
- * as on a real network: core must notice through its own timeouts. Only a
- * refused connect, a peer crash (RST) or an orderly close produce
- * on_conn_down. */
+ * A cut or a down NIC never makes a connection lose or reorder a frame:
+ * like a kernel, the sender keeps what the cut ate and retransmits it with
+ * exponential backoff, the receiver holds what arrives behind it, and the
+ * stream resumes in order at the first retransmission after the heal; a
+ * cut that outlasts the retransmission bound resets the connection (see
+ * rtx_fire). Core must notice a cut through its own timeouts. */
 #include <string.h>
 
 #include "base/mc_assert.h"
@@ -12,6 +15,16 @@
 #include "sim_internal.h"
 
 static mc_conn_t handle_of(const sim_conn_t *c, int side) { return 2 * c->k + (uint64_t)side; }
+
+#define SIM_TCP_RTO_MIN_NS (200 * MC_NS_PER_MS)
+#define SIM_TCP_RETRIES 6
+#define SIM_FRAME_FIN 1 /* ev->status of a FIN that waits in its stream */
+
+/* Retransmission timeout: >= 200 ms like Linux, plus a round trip. */
+static uint64_t tcp_rto(const mc_sim_t *s)
+{
+    return SIM_TCP_RTO_MIN_NS + 2 * s->net.latency_ns + s->net.jitter_ns;
+}
 
 /* ---- links and NICs ---- */
 
@@ -100,12 +113,41 @@ void sim_conn_unref(mc_sim_t *s, sim_conn_t *c)
     conn_maybe_free(s, c);
 }
 
-static void close_side(sim_conn_t *c, int side)
+/* ---- frames parked off the queue (lost in a cut, or behind a lost one) ---- */
+
+/* Park ev in l in seq order; frames mostly come in order: scan from the back. */
+static void hold(mc_list_t *l, sim_ev_t *ev)
+{
+    mc_list_t *pos = l->prev;
+    while (pos != l && mc_container_of(pos, sim_ev_t, dlink)->seq > ev->seq)
+        pos = pos->prev;
+    ev->where = SIM_WHERE_HELD;
+    mc_list_insert_after(pos, &ev->dlink);
+}
+
+static sim_ev_t *unhold(mc_list_t *l)
+{
+    if (mc_list_empty(l))
+        return NULL;
+    sim_ev_t *ev = mc_container_of(l->next, sim_ev_t, dlink);
+    mc_list_del(&ev->dlink);
+    return ev;
+}
+
+static void drop_held(mc_sim_t *s, mc_list_t *l)
+{
+    sim_ev_t *ev;
+    while ((ev = unhold(l)) != NULL)
+        sim_ev_release(s, ev);
+}
+
+static void close_side(mc_sim_t *s, sim_conn_t *c, int side)
 {
     if (!c->open[side])
         return;
     c->open[side] = false;
     mc_list_del(&c->end[side].link);
+    drop_held(s, &c->ooo[side ^ 1]); /* nobody will read them */
     if (!c->open[0] && !c->open[1])
         c->state = SIM_CONN_DEAD;
 }
@@ -175,6 +217,12 @@ mc_status_t sim_net_open(mc_env_t *env, const char *addr, mc_conn_t *out)
     c->state = SIM_CONN_CONNECTING;
     c->open_ns = s->now;
     c->node[1] = SIM_NONE;
+    for (int d = 0; d < 2; d++) {
+        mc_list_init(&c->lost[d]);
+        mc_list_init(&c->ooo[d]);
+        c->end[d].c = c; /* the retransmission timer's argument */
+        c->end[d].side = (uint8_t)d;
+    }
     mc_map_putu(&s->conns, c->k, c);
     open_side(s, c, 0, a);
     *out = handle_of(c, 0);
@@ -199,6 +247,138 @@ mc_status_t sim_net_open(mc_env_t *env, const char *addr, mc_conn_t *out)
     return MC_OK;
 }
 
+/* TCP never hands the application a lost, duplicated or reordered frame:
+ * the kernel retransmits, drops copies and reassembles. On a connection the
+ * network model's raw-frame faults therefore only cost time:
+ *  - loss: the segment is resent after the retransmission timeout, which
+ *    doubles per consecutive loss (RTO >= 200 ms, like Linux); after
+ *    SIM_TCP_RETRIES losses in a row the sender gives up and the connection
+ *    is reset (both sides see on_conn_down(RPC_FAIL), like ETIMEDOUT);
+ *  - reorder: the segment took a slower path (up to one more latency plus
+ *    jitter); the receiver holds everything behind it (head-of-line);
+ *  - dup: the receiver drops the copy; it only occupies the sender's NIC.
+ * Frames stay FIFO per direction. The draws are made only for a nonzero
+ * probability, so runs without these faults keep their trace hashes. */
+
+/* Retransmission delay of a frame sent now; false when the sender gives up
+ * (then *extra is when it does). */
+static bool tcp_retransmit(mc_sim_t *s, sim_node_t *a, uint64_t *extra)
+{
+    uint64_t rto = tcp_rto(s);
+    *extra = 0;
+    for (int tries = 0; s->net.loss > 0 && mc_rng_chance(&a->rng_net, s->net.loss); tries++) {
+        *extra += rto << tries;
+        if (tries + 1 >= SIM_TCP_RETRIES)
+            return false;
+    }
+    return true;
+}
+
+/* The sender's kernel gives up at t: it reports the error to its side and
+ * its RST reaches the peer a delay later; the stream behind is lost. */
+static void tcp_give_up(mc_sim_t *s, sim_conn_t *c, int side, sim_node_t *a, uint64_t t)
+{
+    c->gave_up[side] = true;
+    conn_down_at(s, c, side, MC_RPC_FAIL, t);
+    conn_down_at(s, c, side ^ 1, MC_RPC_FAIL, t + ctl_delay(s, a));
+}
+
+/* A frame from `side` to its peer, numbered in its stream, not yet queued. */
+static sim_ev_t *frame_new(mc_sim_t *s, sim_conn_t *c, int side, const uint8_t *frame, size_t len,
+                           int32_t flags)
+{
+    sim_ev_t *ev = sim_ev_new(s, SIM_EV_MSG, c->node[side ^ 1], c->inc[side ^ 1]);
+    ev->u.conn = c;
+    ev->side = (uint8_t)(side ^ 1);
+    ev->len = (uint32_t)len;
+    ev->status = flags;
+    ev->seq = c->next_seq[side]++;
+    ev->buf = len <= SIM_INLINE ? ev->inline_buf : mc_malloc(len);
+    if (len)
+        memcpy(ev->buf, frame, len);
+    c->refs++;
+    c->queued[side] += len;
+    return ev;
+}
+
+/* ---- cuts: retransmission with backoff ---- */
+
+static void rtx_fire(mc_sim_t *s, void *arg);
+
+static void rtx_arm(mc_sim_t *s, sim_conn_t *c, int d, uint64_t t)
+{
+    if (c->rtx_armed[d])
+        return;
+    c->rtx_armed[d] = true;
+    c->refs++;
+    mc_sim_at_call(s, t, rtx_fire, &c->end[d]);
+}
+
+/* The cut ate ev (from side d): the sender keeps it for the RTO. */
+static void frame_lost(mc_sim_t *s, sim_conn_t *c, int d, sim_ev_t *ev)
+{
+    hold(&c->lost[d], ev);
+    rtx_arm(s, c, d, s->now + tcp_rto(s));
+}
+
+/* Resend everything side d lost, in order, behind what is in flight. */
+static void rtx_resend(mc_sim_t *s, sim_conn_t *c, int d, sim_node_t *a)
+{
+    int nic = sim_net_ctl_nic(a);
+    MC_ASSERT(nic >= 0);
+    sim_ev_t *ev;
+    while ((ev = unhold(&c->lost[d])) != NULL) {
+        uint64_t t = s->now + sim_net_delay(s, a, (uint32_t)nic, ev->len ? ev->len : 64);
+        if (t < c->last_arrival[d])
+            t = c->last_arrival[d];
+        c->last_arrival[d] = t;
+        sim_ev_push(s, ev, t);
+    }
+}
+
+/* Side d's retransmission timer. Lost frames are resent when the way is
+ * open; an attempt counts as failed when the way there (frames) or back
+ * (ACKs) is cut. Backoff doubles per failure; like the loss model, the 6th
+ * lost transmission in a row (the original and 5 retransmissions) makes
+ * the sender give up 63 RTOs after the first: both sides are reset. */
+static void rtx_fire(mc_sim_t *s, void *arg)
+{
+    struct sim_conn_end *e = arg;
+    sim_conn_t *c = e->c;
+    int d = e->side, r = d ^ 1;
+    sim_node_t *a = s->nodes[c->node[d]];
+    c->rtx_armed[d] = false;
+    bool alive = a->state == SIM_NODE_UP && a->inc == c->inc[d] && !c->gave_up[d] &&
+                 c->state != SIM_CONN_DEAD && (c->state == SIM_CONN_CONNECTING || c->open[r]);
+    if (!alive || (mc_list_empty(&c->lost[d]) && !c->ack_lost[d])) {
+        drop_held(s, &c->lost[d]); /* the sender's kernel or the reader is gone */
+        c->ack_lost[d] = false;
+        c->rtx_tries[d] = 0;
+        goto out;
+    }
+    /* Not accepted yet (SYN still in flight): nobody to deliver to. */
+    bool fwd = c->state == SIM_CONN_CONNECTING || sim_net_blocked(s, a->id, c->node[r]);
+    bool back = !fwd && sim_net_blocked(s, c->node[r], a->id);
+    if (!fwd)
+        rtx_resend(s, c, d, a);
+    if (!fwd && !back) {
+        c->rtx_tries[d] = 0;
+        c->ack_lost[d] = false;
+        goto out;
+    }
+    c->rtx_tries[d]++;
+    uint64_t next = s->now + (tcp_rto(s) << c->rtx_tries[d]);
+    if (c->rtx_tries[d] + 1 >= SIM_TCP_RETRIES) {
+        tcp_give_up(s, c, d, a, next);
+        drop_held(s, &c->lost[d]);
+        c->ack_lost[d] = false;
+    } else {
+        rtx_arm(s, c, d, next);
+    }
+out:
+    sim_conn_unref(s, c);
+}
+
 mc_status_t sim_net_send(mc_env_t *env, mc_conn_t h, const uint8_t *frame, size_t len)
 {
     sim_node_t *a = caller(env);
@@ -210,30 +390,28 @@ mc_status_t sim_net_send(mc_env_t *env, mc_conn_t h, const uint8_t *frame, size_
     if (c->queued[side] + len > MC_SIM_SEND_QUEUE_MAX)
         return MC_AGAIN;
     uint32_t peer = c->node[side ^ 1];
-    if (peer == SIM_NONE || sim_net_blocked(s, a->id, peer))
-        return MC_OK; /* lost on the wire */
-    if (s->net.loss > 0 && mc_rng_chance(&a->rng_net, s->net.loss))
+    if (peer == SIM_NONE || c->gave_up[side])
+        return MC_OK; /* nobody at the other end, or behind a stream being reset */
+    if (sim_net_blocked(s, a->id, peer)) {
+        frame_lost(s, c, side, frame_new(s, c, side, frame, len, 0));
         return MC_OK;
+    }
     int nic = sim_net_ctl_nic(a);
-    uint64_t t = s->now + sim_net_delay(s, a, (uint32_t)nic, len);
-    bool reorder = s->net.reorder > 0 && mc_rng_chance(&a->rng_net, s->net.reorder);
-    if (!reorder) {
-        if (t < c->last_arrival[side])
-            t = c->last_arrival[side];
-        c->last_arrival[side] = t;
+    uint64_t extra;
+    if (!tcp_retransmit(s, a, &extra)) {
+        uint64_t t = s->now + extra;
+        tcp_give_up(s, c, side, a, t > c->last_arrival[side] ? t : c->last_arrival[side]);
+        return MC_OK;
     }
-    int copies = 1 + (s->net.dup > 0 && mc_rng_chance(&a->rng_net, s->net.dup));
-    for (int i = 0; i < copies; i++) {
-        sim_ev_t *ev = sim_ev_new(s, SIM_EV_MSG, peer, c->inc[side ^ 1]);
-        ev->u.conn = c;
-        ev->side = (uint8_t)(side ^ 1);
-        ev->len = (uint32_t)len;
-        ev->buf = len <= SIM_INLINE ? ev->inline_buf : mc_malloc(len);
-        memcpy(ev->buf, frame, len);
-        c->refs++;
-        c->queued[side] += len;
-        sim_ev_push(s, ev, t);
-    }
+    uint64_t t = s->now + sim_net_delay(s, a, (uint32_t)nic, len) + extra;
+    if (s->net.reorder > 0 && mc_rng_chance(&a->rng_net, s->net.reorder))
+        t += mc_rng_below(&a->rng_net, s->net.latency_ns + s->net.jitter_ns + 1);
+    if (s->net.dup > 0 && mc_rng_chance(&a->rng_net, s->net.dup))
+        (void)sim_net_delay(s, a, (uint32_t)nic, len); /* the copy's wire time */
+    if (t < c->last_arrival[side])
+        t = c->last_arrival[side];
+    c->last_arrival[side] = t;
+    sim_ev_push(s, frame_new(s, c, side, frame, len, 0), t);
     return MC_OK;
 }
 
@@ -245,9 +423,13 @@ void sim_net_close(mc_env_t *env, mc_conn_t h)
     sim_conn_t *c = conn_lookup(s, h, &side);
     if (!c || !c->open[side] || c->node[side] != a->id || c->inc[side] != a->inc || a->dying)
         return;
-    close_side(c, side);
+    close_side(s, c, side);
     int o = side ^ 1;
-    if (c->open[o] && !sim_net_blocked(s, a->id, c->node[o])) {
+    if (c->open[o] && !c->gave_up[side] &&
+        (sim_net_blocked(s, a->id, c->node[o]) || !mc_list_empty(&c->lost[side]))) {
+        /* The FIN waits in the stream, behind what the cut ate. */
+        frame_lost(s, c, side, frame_new(s, c, side, NULL, 0, SIM_FRAME_FIN));
+    } else if (c->open[o] && !c->gave_up[side]) {
         /* FIN travels behind the data already in flight. */
         uint64_t t = s->now + ctl_delay(s, a);
         if (t < c->last_arrival[side])
@@ -266,8 +448,8 @@ void sim_net_node_down(mc_sim_t *s, sim_node_t *n)
         struct sim_conn_end *e = mc_container_of(pos, struct sim_conn_end, link);
         sim_conn_t *c = e->c;
         int side = e->side, o = side ^ 1;
-        close_side(c, side);
-        if (c->open[o] && !sim_net_blocked(s, n->id, c->node[o])) {
+        close_side(s, c, side);
+        if (c->open[o] && !c->gave_up[side] && !sim_net_blocked(s, n->id, c->node[o])) {
             uint64_t t = s->now + ctl_delay(s, n);
             if (t < c->last_arrival[side])
                 t = c->last_arrival[side];
@@ -296,6 +478,11 @@ static void on_syn(mc_sim_t *s, sim_conn_t *c, sim_node_t *b)
     if (!c->open[0])
         return; /* the opener gave up or died meanwhile */
     sim_node_t *a = s->nodes[c->node[0]];
+    if (sim_net_blocked(s, a->id, b->id)) {
+        /* cut while the SYN flew: it is lost and the connect times out */
+        conn_down_at(s, c, 0, MC_RPC_FAIL, connect_deadline(s, c));
+        return;
+    }
     bool back_cut = sim_net_blocked(s, b->id, a->id);
     if (b->state != SIM_NODE_UP || b->listens.len == 0) {
         /* refused: RST back, unless the way back is cut */
@@ -328,6 +515,70 @@ static void on_syn(mc_sim_t *s, sim_conn_t *c, sim_node_t *b)
         b->env.h->on_conn_accept(b->env.node, handle_of(c, 1), a->addr);
 }
 
+/* Hand one in-order frame (or the FIN) of c's stream to side `side` on n. */
+static void deliver(mc_sim_t *s, sim_conn_t *c, int side, sim_node_t *n, const sim_ev_t *ev)
+{
+    c->rcv_next[side ^ 1]++;
+    if (ev->status == SIM_FRAME_FIN) {
+        close_side(s, c, side);
+        if (n->env.h->on_conn_down)
+            n->env.h->on_conn_down(n->env.node, handle_of(c, side), MC_OK);
+        return;
+    }
+    if (n->env.h->on_msg)
+        n->env.h->on_msg(n->env.node, handle_of(c, side), ev->buf, ev->len);
+}
+
+/* Frame ev of c reaches side `side` on n. A cut on the way eats it (the
+ * sender retransmits); one on the way back eats the ACK. A frame behind a
+ * lost one waits; once the gap is filled the waiting ones follow. The
+ * caller's event holds a reference, so c outlives the upcalls. */
+static void frame_arrive(mc_sim_t *s, sim_conn_t *c, int side, sim_node_t *n, sim_ev_t *ev)
+{
+    int d = side ^ 1;
+    uint32_t a = c->node[d];
+    if (sim_net_blocked(s, a, n->id)) {
+        if (!c->gave_up[d])
+            frame_lost(s, c, d, ev);
+        return;
+    }
+    if (!c->gave_up[d] && sim_net_blocked(s, n->id, a)) {
+        c->ack_lost[d] = true;
+        rtx_arm(s, c, d, s->now + tcp_rto(s));
+    }
+    MC_ASSERT(ev->seq >= c->rcv_next[d]);
+    if (ev->seq != c->rcv_next[d]) {
+        hold(&c->ooo[d], ev);
+        return;
+    }
+    deliver(s, c, side, n, ev);
+    while (c->open[side] && c->inc[side] == n->inc && !mc_list_empty(&c->ooo[d])) {
+        sim_ev_t *next = mc_container_of(c->ooo[d].next, sim_ev_t, dlink);
+        if (next->seq != c->rcv_next[d])
+            break;
+        mc_list_del(&next->dlink);
+        sim_hash_event(s, next);
+        deliver(s, c, side, n, next);
+        sim_ev_release(s, next);
+    }
+}
+
+/* A FIN reaches n while its stream has a gap (or through a cut): it joins
+ * the stream behind the missing frames. False: deliver it now. */
+static bool fin_waits(mc_sim_t *s, sim_conn_t *c, int side, sim_node_t *n)
+{
+    int d = side ^ 1;
+    if (!sim_net_blocked(s, c->node[d], n->id) && mc_list_empty(&c->lost[d]) &&
+        mc_list_empty(&c->ooo[d]))
+        return false;
+    sim_ev_t *fin = frame_new(s, c, d, NULL, 0, SIM_FRAME_FIN);
+    fin->where = SIM_WHERE_HELD;
+    frame_arrive(s, c, side, n, fin);
+    if (fin->where == SIM_WHERE_HELD && mc_list_empty(&fin->dlink))
+        sim_ev_release(s, fin); /* delivered (or dropped) on the spot */
+    return true;
+}
+
 void sim_net_dispatch(mc_sim_t *s, sim_ev_t *ev, sim_node_t *n)
 {
     sim_conn_t *c = ev->u.conn;
@@ -347,20 +598,33 @@ void sim_net_dispatch(mc_sim_t *s, sim_ev_t *ev, sim_node_t *n)
     case SIM_EV_CONN_DOWN:
         if (!c->open[side] || c->inc[side] != n->inc)
             break;
-        close_side(c, side);
+        if (ev->status == MC_OK && fin_waits(s, c, side, n))
+            break;
+        close_side(s, c, side);
         if (n->env.h->on_conn_down)
             n->env.h->on_conn_down(n->env.node, handle_of(c, side), ev->status);
         break;
     case SIM_EV_MSG:
         if (!c->open[side] || c->inc[side] != n->inc)
             break;
-        if (sim_net_blocked(s, c->node[side ^ 1], n->id))
-            break; /* a cut made while the frame was in flight */
-        if (n->env.h->on_msg)
-            n->env.h->on_msg(n->env.node, handle_of(c, side), ev->buf, ev->len);
+        frame_arrive(s, c, side, n, ev);
         break;
     default:
         MC_UNREACHABLE();
+    }
+}
+
+void sim_net_drop_held(mc_sim_t *s)
+{
+    mc_map_entry_t *e;
+    for (uint32_t it = 0; mc_map_next(&s->conns, &it, &e);) {
+        sim_conn_t *c = e->value;
+        c->refs++; /* pinned: the releases must not free it mid-iteration */
+        for (int d = 0; d < 2; d++) {
+            drop_held(s, &c->lost[d]);
+            drop_held(s, &c->ooo[d]);
+        }
+        c->refs--;
     }
 }
 

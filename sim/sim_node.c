@@ -268,6 +268,7 @@ void mc_sim_destroy(mc_sim_t *s)
             n->inc++;
         }
     }
+    sim_net_drop_held(s); /* frames parked in connections live in the event pool */
     sim_loop_free(s);
     sim_net_free(s);
     for (uint32_t i = 0; i < s->nnodes; i++)

@@ -22,6 +22,22 @@ mc_scn_fault_t *mc_swarm_add_fault(mc_scenario_t *s, size_t *cap, uint64_t at, m
     return f;
 }
 
+void mc_swarm_add_cut(mc_scenario_t *s, size_t *cap, uint64_t at, uint64_t heal_at, char *node, char *peer,
+                      bool oneway)
+{
+    mc_scn_fault_t *f = mc_swarm_add_fault(s, cap, at, MC_FAULT_PARTITION, NULL);
+    f->nodes = mc_calloc(1, sizeof(char *));
+    f->nodes[0] = node;
+    f->nnodes = 1;
+    f->oneway = oneway;
+    if (peer) {
+        f->peers = mc_calloc(1, sizeof(char *));
+        f->peers[0] = peer;
+        f->npeers = 1;
+    }
+    mc_swarm_add_fault(s, cap, heal_at, MC_FAULT_HEAL, NULL);
+}
+
 mc_scn_cmd_t *mc_swarm_add_cmd(mc_scenario_t *s, size_t *cap, uint64_t at, char *node, const char *name)
 {
     if (s->ncmds == *cap) {

@@ -179,17 +179,9 @@ static void gen_faults(mc_rng_t *r, mc_scenario_t *s, size_t *fcap, const store_
             fault(s, fcap, t * MS, MC_FAULT_PAUSE, who);
             fault(s, fcap, t2 * MS, MC_FAULT_RESUME, who);
         } else if (dice < 7) { /* cut from the master, or from everyone */
-            mc_scn_fault_t *f = fault(s, fcap, t * MS, MC_FAULT_PARTITION, UINT32_MAX);
-            f->nodes = mc_calloc(1, sizeof(char *));
-            f->nodes[0] = cname(who);
-            f->nnodes = 1;
-            f->oneway = mc_rng_chance(r, 0.3);
-            if (mc_rng_chance(r, 0.5)) {
-                f->peers = mc_calloc(1, sizeof(char *));
-                f->peers[0] = cname(0);
-                f->npeers = 1;
-            }
-            fault(s, fcap, t2 * MS, MC_FAULT_HEAL, UINT32_MAX);
+            bool oneway = mc_rng_chance(r, 0.3);
+            char *peer = mc_rng_chance(r, 0.5) ? cname(0) : NULL;
+            mc_swarm_add_cut(s, fcap, t * MS, t2 * MS, cname(who), peer, oneway);
         } else { /* completions lost for a while */
             fault(s, fcap, t * MS, MC_FAULT_XFER_BLACKHOLE, who);
             fault(s, fcap, t2 * MS, MC_FAULT_XFER_BLACKHOLE_OFF, who);
@@ -219,21 +211,25 @@ static void store_generate(uint64_t seed, uint32_t max_clients, mc_scenario_t *s
     uint64_t discard = mc_rng_range(&r, 1000, 5000) * MS;
     uint64_t release = discard + mc_rng_range(&r, 500, 3000) * MS;
     uint64_t settle = (p->ttl_ns > release ? p->ttl_ns : release) + 3 * SEC;
-    p->verify_ns = p->calm_ns + settle;
-    s->duration_ns = p->verify_ns + 3 * SEC;
 
     mc_swarm_scn_identity(s, "store-", "store:", seed, "generated store cluster, workload and fault schedule");
     s->net.latency_ns = mc_rng_range(&r, 20, 2000) * 1000;
     s->net.jitter_ns = mc_rng_chance(&r, 0.6) ? mc_rng_range(&r, 0, 500) * 1000 : 0;
     s->net.bandwidth_bps = mc_rng_range(&r, 1, 100) * 1000000000ULL;
     s->net.loss = mc_rng_chance(&r, 0.25) ? mc_rng_double(&r) * 0.005 : 0;
-    /* No dup/reorder: store RPCs ride TCP, which never delivers a request
-     * twice or out of order, and the master's handlers (like upstream's)
-     * are not idempotent: a duplicated UpsertStart re-allocates under the
-     * writer's feet and its UpsertEnd then commits never-written replicas.
-     * Loss stands in for stalls (an RPC times out; the op may still apply). */
-    (void)mc_rng_chance(&r, 0.15);
-    (void)mc_rng_chance(&r, 0.15);
+    /* On connections (store RPCs ride TCP) loss, dup and reorder become
+     * retransmission and head-of-line delay, never a lost, repeated or
+     * reordered request (sim_net.c): they stall RPCs past their timeouts
+     * (the op may still apply). */
+    s->net.dup = mc_rng_chance(&r, 0.15) ? mc_rng_double(&r) * 0.01 : 0;
+    s->net.reorder = mc_rng_chance(&r, 0.15) ? mc_rng_double(&r) * 0.01 : 0;
+    /* A request sent into a cut reaches the master at the first
+     * retransmission after the heal, up to 32 RTOs later (sim/README.md,
+     * cuts on connections), and may start a write its client gave up on:
+     * the zombie sweep frees it `release` after that. */
+    settle += 32 * (200 * MS + 2 * s->net.latency_ns + s->net.jitter_ns);
+    p->verify_ns = p->calm_ns + settle;
+    s->duration_ns = p->verify_ns + 3 * SEC;
 
     /* Segments: mostly roomy; a quarter of the seeds small enough that
      * eviction runs (the history check then allows it). */

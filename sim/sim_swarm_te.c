@@ -146,24 +146,21 @@ static void gen_faults(mc_rng_t *r, mc_scenario_t *s, size_t *fcap, const te_pla
             fault(s, fcap, t * MS, MC_FAULT_NIC_DOWN, who)->nic = nic;
             fault(s, fcap, t2 * MS, MC_FAULT_NIC_UP, who)->nic = nic;
         } else if (dice < 10) {
-            mc_scn_fault_t *f = fault(s, fcap, t * MS, MC_FAULT_PARTITION, UINT32_MAX);
-            f->nodes = mc_calloc(1, sizeof(char *));
-            f->nodes[0] = tname(who);
-            f->nnodes = 1;
-            f->oneway = mc_rng_chance(r, 0.3);
+            bool oneway = mc_rng_chance(r, 0.3);
             uint32_t peer = (uint32_t)mc_rng_below(r, p->nodes);
-            if (peer != who && mc_rng_chance(r, 0.7)) {
-                f->peers = mc_calloc(1, sizeof(char *));
-                f->peers[0] = tname(peer);
-                f->npeers = 1;
-            }
-            fault(s, fcap, t2 * MS, MC_FAULT_HEAL, UINT32_MAX);
+            char *peer_name = peer != who && mc_rng_chance(r, 0.7) ? tname(peer) : NULL;
+            mc_swarm_add_cut(s, fcap, t * MS, t2 * MS, tname(who), peer_name, oneway);
         } else {
             fault(s, fcap, t * MS, MC_FAULT_XFER_BLACKHOLE, who);
             fault(s, fcap, t2 * MS, MC_FAULT_XFER_BLACKHOLE_OFF, who);
         }
     }
     mc_free(busy);
+    if (s->net.loss > 0 || s->net.dup > 0 || s->net.reorder > 0) { /* calm: a clean network */
+        mc_scn_fault_t *f = fault(s, fcap, p->calm_ns, MC_FAULT_NET, UINT32_MAX);
+        f->net = s->net;
+        f->net.loss = f->net.dup = f->net.reorder = 0;
+    }
     fault(s, fcap, p->calm_ns, MC_FAULT_HEAL, UINT32_MAX);
 }
 
@@ -188,7 +185,15 @@ static void te_generate(uint64_t seed, uint32_t max_nodes, mc_scenario_t *s, te_
     s->net.latency_ns = mc_rng_range(&r, 5, 500) * 1000;
     s->net.jitter_ns = mc_rng_chance(&r, 0.5) ? mc_rng_range(&r, 0, 100) * 1000 : 0;
     s->net.bandwidth_bps = mc_rng_range(&r, 1, 100) * 1000000000ULL;
-    /* No loss/dup/reorder: TE control messages model TCP. */
+    /* Lossy links on some seeds: TE control messages ride connections, where
+     * loss/dup/reorder are retransmission and head-of-line delay
+     * (sim_net.c). Drawn from a stream of their own so that the rest of a
+     * seed's plan is what it was before they were added. */
+    mc_rng_t rn;
+    mc_rng_seed(&rn, mc_rng_mix(seed ^ 0x74656e6574ULL));
+    s->net.loss = mc_rng_chance(&rn, 0.25) ? mc_rng_double(&rn) * 0.005 : 0;
+    s->net.dup = mc_rng_chance(&rn, 0.15) ? mc_rng_double(&rn) * 0.01 : 0;
+    s->net.reorder = mc_rng_chance(&rn, 0.15) ? mc_rng_double(&rn) * 0.01 : 0;
     s->nnodes = p->nodes + (p->p2p ? 0 : 1);
     s->nodes = mc_calloc(s->nnodes, sizeof *s->nodes);
     const char *timeout = mc_rng_chance(&r, 0.5) ? "1s" : "3s";

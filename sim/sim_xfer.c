@@ -10,17 +10,50 @@
 #include "base/mc_mem.h"
 #include "sim_internal.h"
 
+static bool region_has(const sim_region_t *r, uintptr_t p, uint64_t len)
+{
+    return p >= r->base && len <= r->len && p - r->base <= r->len - len;
+}
+
 static bool region_covers(const sim_node_t *n, uintptr_t p, uint64_t len)
 {
-    for (size_t i = 0; i < n->regions.len; i++) {
-        const sim_region_t *r = MC_VEC_AT(&n->regions, sim_region_t, i);
-        if (p >= r->base && len <= r->len && p - r->base <= r->len - len)
+    for (size_t i = 0; i < n->regions.len; i++)
+        if (region_has(MC_VEC_AT(&n->regions, sim_region_t, i), p, len))
             return true;
-    }
     return false;
 }
 
-mc_status_t sim_mem_register(mc_env_t *env, void *addr, size_t len)
+/* Remote side of an op, RDMA-style: the key names the registration (a key
+ * this incarnation never issued, or whose region is gone, is
+ * MC_TRANSFER_FAIL), then the range must lie inside that registration
+ * (else MC_INVALID_PARAMS). Looking the key up first keeps the outcome
+ * independent of where the heap put the memory. */
+static mc_status_t remote_check(const sim_node_t *n, uint32_t key, uintptr_t p, uint64_t len)
+{
+    for (size_t i = 0; i < n->regions.len; i++) {
+        const sim_region_t *r = MC_VEC_AT(&n->regions, sim_region_t, i);
+        if (r->key == key)
+            return region_has(r, p, len) ? MC_OK : MC_INVALID_PARAMS;
+    }
+    return MC_TRANSFER_FAIL;
+}
+
+/* Keys: a per-incarnation random start (derived from the seed, without
+ * drawing from the role's generator, so traces stay as they were) plus a
+ * counter that never repeats within the node's life. All nodes share one
+ * address space, so a restarted node's memory can sit where its
+ * predecessor's was; only the key tells a stale descriptor apart. */
+static uint32_t sim_key_next(sim_node_t *n)
+{
+    uint64_t base = mc_rng_mix(n->sim->cfg.seed ^ n->name_hash ^ ((uint64_t)n->inc << 32) ^ 0x726b6579ULL);
+    uint32_t k;
+    do
+        k = (uint32_t)base + ++n->key_seq;
+    while (k == 0);
+    return k;
+}
+
+mc_status_t sim_mem_register(mc_env_t *env, void *addr, size_t len, uint32_t *key)
 {
     sim_node_t *n = env->impl;
     if (!addr || len == 0 || n->state != SIM_NODE_UP)
@@ -28,6 +61,9 @@ mc_status_t sim_mem_register(mc_env_t *env, void *addr, size_t len)
     sim_region_t *r = mc_vec_push(&n->regions);
     r->base = (uintptr_t)addr;
     r->len = len;
+    r->key = sim_key_next(n);
+    if (key)
+        *key = r->key;
     return MC_OK;
 }
 
@@ -77,6 +113,7 @@ mc_status_t sim_xfer_post(mc_env_t *env, const mc_xfer_op_t *ops, size_t n)
         x->path = op->path;
         x->local = op->local;
         x->remote = (uintptr_t)op->remote_addr;
+        x->remote_key = op->remote_key;
         x->len = op->len;
         x->init = a->id;
         x->init_inc = a->inc;
@@ -123,8 +160,15 @@ void sim_xfer_exec(mc_sim_t *s, sim_ev_t *ev)
     }
     sim_node_t *b = s->nodes[x->peer];
     /* Check both ends now: either side may have unregistered meanwhile. */
-    if (!region_covers(b, x->remote, x->len) || !region_covers(a, (uintptr_t)x->local, x->len)) {
-        complete_at(s, x, MC_INVALID_PARAMS, s->now + s->net.latency_ns);
+    mc_status_t st = remote_check(b, x->remote_key, x->remote, x->len);
+    if (st == MC_OK && !region_covers(a, (uintptr_t)x->local, x->len))
+        st = MC_INVALID_PARAMS;
+    if (st != MC_OK) {
+        /* A stale key (a descriptor of an earlier registration or process)
+         * is traced: scenarios count them. No byte moves. */
+        if (st == MC_TRANSFER_FAIL)
+            mc_sim_trace(s, b->name, "sim.xfer_bad_key", x->opcode == MC_XFER_WRITE ? "op=write" : "op=read");
+        complete_at(s, x, st, s->now + s->net.latency_ns);
         return;
     }
     if (x->opcode == MC_XFER_WRITE)

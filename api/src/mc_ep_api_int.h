@@ -59,5 +59,6 @@ void mc_ep_api_done(mc_ep_api_call_t *c, int rc);
 int mc_ep_api_status(mc_status_t s);
 void mc_ep_api_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 uint64_t mc_ep_api_take_id(mooncake_ep_t *h);
+uint64_t mc_ep_api_take_ids(mooncake_ep_t *h, uint64_t n); /* n consecutive ids, the first returned */
 
 #endif

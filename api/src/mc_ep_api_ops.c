@@ -1,6 +1,7 @@
 /* EP operations: each call builds an op desc with the handle's next op id,
  * submits it on the loop and copies the result out in the done callback
  * (the rank's output is valid only during the callback). */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,10 +19,9 @@ typedef struct {
     uint64_t set;
 } op_call_t;
 
-static void op_done(void *arg, const mc_ep_result_t *r)
+/* Copies a result out (valid only during the rank's callback). */
+static void op_fill(op_call_t *o, const mc_ep_result_t *r)
 {
-    mc_ep_api_call_t *c = arg;
-    op_call_t *o = c->arg;
     o->set = r->set;
     if (r->status == MC_OK && o->out && r->out)
         memcpy(o->out, r->out, r->out_len < o->out_len ? r->out_len : o->out_len);
@@ -33,6 +33,12 @@ static void op_done(void *arg, const mc_ep_result_t *r)
         memcpy(o->src_info, d->src_info, el * rows * sizeof(int32_t));
         memcpy(o->layout_range, d->layout_range, el * o->d.world * sizeof(int64_t));
     }
+}
+
+static void op_done(void *arg, const mc_ep_result_t *r)
+{
+    mc_ep_api_call_t *c = arg;
+    op_fill(c->arg, r);
     if (r->status != MC_OK)
         mc_ep_api_set_error("%s", mc_status_name(r->status));
     mc_ep_api_done(c, mc_ep_api_status(r->status));
@@ -53,6 +59,7 @@ static void op_start(mc_ep_api_call_t *c)
 static int submit(mooncake_ep_t *h, op_call_t *o, uint64_t *set)
 {
     mc_ep_api_set_error("%s", "");
+    o->in.borrow = true; /* the caller waits for the result: its input stays valid */
     o->d.id = mc_ep_api_take_id(h);
     int rc = mc_ep_api_run(h, op_start, o, NULL);
     if (rc == MOONCAKE_EP_ERR_INVALID && !mooncake_ep_last_error()[0])
@@ -62,19 +69,127 @@ static int submit(mooncake_ep_t *h, op_call_t *o, uint64_t *set)
     return rc;
 }
 
+/* ---- all_reduce / broadcast larger than one slot ----
+ * Cut into chunks of one slot, with consecutive op ids taken together (so
+ * every rank cuts the same way, given equal slot_bytes), and queued at
+ * once: the rank runs them back to back without a round trip through
+ * this thread between chunks. Every chunk is agreed on its own; the call
+ * succeeds when all did over the same set (else the first chunk's error,
+ * or MOONCAKE_EP_ERR_MIXED with *set = the sets' intersection). */
+typedef struct {
+    op_call_t *chunks;
+    size_t n, submitted, left;
+    int rc;
+    uint64_t set, set0;
+    mc_ep_api_call_t *c;
+} multi_t;
+
+typedef struct {
+    multi_t *m;
+    size_t i;
+} chunk_arg_t;
+
+static void multi_finish(multi_t *m)
+{
+    if (m->rc == MOONCAKE_EP_OK && m->set != m->set0) {
+        m->rc = MOONCAKE_EP_ERR_MIXED;
+        mc_ep_api_set_error("chunks agreed on different sets (a rank failed during the call)");
+    }
+    mc_ep_api_done(m->c, m->rc);
+}
+
+static void chunk_done(void *arg, const mc_ep_result_t *r)
+{
+    chunk_arg_t *a = arg;
+    multi_t *m = a->m;
+    op_fill(&m->chunks[a->i], r);
+    if (a->i == 0)
+        m->set0 = r->set;
+    m->set &= r->set;
+    if (r->status != MC_OK && m->rc == MOONCAKE_EP_OK) { /* chunks finish in order: the first failure */
+        m->rc = mc_ep_api_status(r->status);
+        mc_ep_api_set_error("chunk %zu of %zu: %s", a->i + 1, m->n, mc_status_name(r->status));
+    }
+    if (--m->left == 0 && m->submitted == m->n)
+        multi_finish(m);
+}
+
+static void multi_start(mc_ep_api_call_t *c)
+{
+    multi_t *m = c->arg;
+    chunk_arg_t *args = (chunk_arg_t *)(m->chunks + m->n);
+    m->c = c;
+    for (size_t i = 0; i < m->n; i++) {
+        args[i] = (chunk_arg_t){m, i};
+        m->left++;
+        mc_status_t s = mc_ep_rank_submit(c->h->rank, &m->chunks[i].d, &m->chunks[i].in, chunk_done, &args[i]);
+        if (s != MC_OK) {
+            m->left--;
+            if (m->rc == MOONCAKE_EP_OK)
+                m->rc = mc_ep_api_status(s);
+            break;
+        }
+        m->submitted++;
+    }
+    if (m->submitted < m->n) {
+        m->n = m->submitted; /* the queued ones still finish (and call chunk_done) */
+        if (m->left == 0)
+            multi_finish(m);
+    }
+}
+
+static int submit_chunked(mooncake_ep_t *h, op_call_t *o, const uint8_t *in, uint8_t *out, size_t count,
+                          uint64_t *set)
+{
+    size_t es = mc_ep_dtype_size(o->d.dtype), per = h->slot_bytes / es;
+    size_t n = (count + per - 1) / per;
+    multi_t m = {.n = n, .rc = MOONCAKE_EP_OK, .set = ~(uint64_t)0};
+    /* chunk descs, then their callback arguments, in one block */
+    m.chunks = malloc(n * (sizeof(op_call_t) + sizeof(chunk_arg_t)));
+    if (!m.chunks) {
+        mc_ep_api_set_error("out of memory");
+        return MOONCAKE_EP_ERR_INTERNAL;
+    }
+    mc_ep_api_set_error("%s", "");
+    uint64_t id = mc_ep_api_take_ids(h, n);
+    for (size_t i = 0; i < n; i++) {
+        size_t off = i * per, cnt = count - off < per ? count - off : per;
+        op_call_t *ch = &m.chunks[i];
+        *ch = *o;
+        ch->d.id = id + i;
+        ch->d.count = (uint32_t)cnt;
+        ch->in.data = in + off * es;
+        ch->in.borrow = true;
+        ch->out = out + off * es;
+        ch->out_len = cnt * es;
+    }
+    int rc = mc_ep_api_run(h, multi_start, &m, NULL);
+    if (rc == MOONCAKE_EP_OK || rc == MOONCAKE_EP_ERR_MIXED) {
+        if (set)
+            *set = m.set;
+    } else if (set) {
+        *set = m.n ? m.set : 0;
+    }
+    free(m.chunks);
+    return rc;
+}
+
 /* Common checks and desc of a collective. */
 static int coll(mooncake_ep_t *h, op_call_t *o, mc_ep_op_kind_t kind, size_t count, int dtype, int op,
                 uint64_t timeout_us)
 {
-    if (!h || dtype < 0 || dtype >= MC_EP_DTYPE_COUNT || op < 0 || op >= MC_EP_REDOP_COUNT || count > UINT32_MAX ||
-        !timeout_us || count * mc_ep_dtype_size((mc_ep_dtype_t)dtype) > h->slot_bytes) {
+    bool chunked = kind == MC_EP_OP_ALL_REDUCE || kind == MC_EP_OP_BROADCAST;
+    if (!h || dtype < 0 || dtype >= MC_EP_DTYPE_COUNT || op < 0 || op >= MC_EP_REDOP_COUNT ||
+        (!chunked && count > UINT32_MAX) || !timeout_us ||
+        (!chunked && count * mc_ep_dtype_size((mc_ep_dtype_t)dtype) > h->slot_bytes) ||
+        h->slot_bytes < mc_ep_dtype_size((mc_ep_dtype_t)dtype)) {
         mc_ep_api_set_error("bad handle, dtype, op, timeout or count (a block is at most slot_bytes)");
         return MOONCAKE_EP_ERR_INVALID;
     }
     memset(o, 0, sizeof *o);
     o->d.kind = kind;
     o->d.world = h->world;
-    o->d.count = (uint32_t)count;
+    o->d.count = (uint32_t)(count > UINT32_MAX ? 0 : count); /* chunked calls set it per chunk */
     o->d.dtype = (mc_ep_dtype_t)dtype;
     o->d.redop = (mc_ep_redop_t)op;
     o->d.timeout_ns = timeout_us * 1000;
@@ -98,6 +213,8 @@ int mooncake_ep_all_reduce(mooncake_ep_t *h, const void *in, void *out, size_t c
     if (rc)
         return rc;
     NEED(in && out);
+    if (count * mc_ep_dtype_size(o.d.dtype) > h->slot_bytes)
+        return submit_chunked(h, &o, in, out, count, set);
     o.in.data = in;
     o.out = out;
     return submit(h, &o, set);
@@ -127,6 +244,8 @@ int mooncake_ep_broadcast(mooncake_ep_t *h, void *buf, size_t count, int dtype, 
     if (root >= h->world)
         return MOONCAKE_EP_ERR_INVALID;
     o.d.root = root;
+    if (count * mc_ep_dtype_size(o.d.dtype) > h->slot_bytes)
+        return submit_chunked(h, &o, buf, buf, count, set);
     o.in.data = buf;
     o.out = buf;
     return submit(h, &o, set);

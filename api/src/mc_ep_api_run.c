@@ -215,10 +215,13 @@ int mc_ep_api_run(mooncake_ep_t *h, mc_ep_api_start_fn start, void *arg, uint64_
     return c.rc;
 }
 
-uint64_t mc_ep_api_take_id(mooncake_ep_t *h)
+uint64_t mc_ep_api_take_id(mooncake_ep_t *h) { return mc_ep_api_take_ids(h, 1); }
+
+uint64_t mc_ep_api_take_ids(mooncake_ep_t *h, uint64_t n)
 {
     pthread_mutex_lock(&h->mu);
-    uint64_t id = h->next_id++;
+    uint64_t id = h->next_id;
+    h->next_id += n;
     pthread_mutex_unlock(&h->mu);
     return id;
 }

@@ -48,7 +48,35 @@ void mc_api_lbuf_release(mc_api_lbuf_t *b, uint64_t n)
     mc_api_lbuf_unref(b);
 }
 
-/* ---- registered regions ---- */
+/* ---- registered regions ----
+ * A real client also registers each region with its transport once (on
+ * the loop), so the zero-copy calls move bytes straight in and out of it
+ * without a registration per operation; the table here answers the
+ * argument checks without a round trip to the loop. */
+
+typedef struct reg_call {
+    mooncake_store_t *s;
+    void *ptr;
+    size_t size;
+    bool unregister;
+    mc_status_t status;
+} reg_call_t;
+
+static void reg_on_loop(void *arg)
+{
+    reg_call_t *r = arg;
+    mc_store_client_t *c = &r->s->sc;
+    r->status = r->unregister ? mc_sc_buffer_unregister(c, r->ptr) : mc_sc_buffer_register(c, r->ptr, r->size);
+}
+
+static mc_status_t transport_reg(mooncake_store_t *s, void *ptr, size_t size, bool unregister)
+{
+    if (s->dummy || !s->sc_ready)
+        return MC_OK; /* a dummy's regions are shared with the real client instead */
+    reg_call_t r = {.s = s, .ptr = ptr, .size = size, .unregister = unregister};
+    mc_status_t st = mc_api_on_loop(s, reg_on_loop, &r);
+    return st == MC_OK ? r.status : st;
+}
 
 static bool overlaps(const mc_api_region_t *r, uintptr_t lo, size_t len)
 {
@@ -80,6 +108,12 @@ int mooncake_store_register_buffer(mooncake_store_t *s, void *ptr, size_t size)
         s->regions = r;
         s->cap_regions = cap;
     }
+    /* under reg_mu: a concurrent registration of an overlapping region
+     * cannot slip between the check above and the table entry */
+    if (transport_reg(s, ptr, size, false) != MC_OK) {
+        rc = MC_INVALID_PARAMS; /* the transport refused it (overlaps a segment, ...), as upstream's TE */
+        goto out;
+    }
     s->regions[s->nregions++] = (mc_api_region_t){lo, size};
 out:
     pthread_mutex_unlock(&s->reg_mu);
@@ -95,6 +129,7 @@ int mooncake_store_unregister_buffer(mooncake_store_t *s, void *ptr)
     for (size_t i = 0; i < s->nregions; i++) {
         if (s->regions[i].base == (uintptr_t)ptr) {
             s->regions[i] = s->regions[--s->nregions];
+            transport_reg(s, ptr, 0, true);
             rc = MC_OK;
             break;
         }

@@ -112,11 +112,25 @@ typedef struct op_batch {
     size_t n;
 } op_batch_t;
 
-/* Runs of ops that one master RPC can carry: gets, exists, removes (same force). */
+/* Same replication config (group ids are per key and not sent by the
+ * client; pointers compared: a batch call converts one config for all). */
+static bool same_rc(const mc_replicate_config_t *a, const mc_replicate_config_t *b)
+{
+    return a->replica_num == b->replica_num && a->with_hard_pin == b->with_hard_pin &&
+           a->prefer_alloc_in_same_node == b->prefer_alloc_in_same_node && a->soft_pin_action == b->soft_pin_action &&
+           a->has_soft_pin_ttl == b->has_soft_pin_ttl && a->soft_pin_ttl_ms == b->soft_pin_ttl_ms &&
+           a->preferred_segment == b->preferred_segment && a->preferred_segments == b->preferred_segments &&
+           a->n_preferred_segments == b->n_preferred_segments;
+}
+
+/* Runs of ops that one master RPC can carry: gets, exists, removes (same
+ * force), puts / upserts (same config: one BatchPutStart). */
 static bool batchable(const mc_api_op_t *a, const mc_api_op_t *b)
 {
     if (a->kind != b->kind)
         return false;
+    if (a->kind == MC_API_PUT || a->kind == MC_API_UPSERT)
+        return same_rc(&a->rc, &b->rc);
     return a->kind == MC_API_GET || a->kind == MC_API_EXIST || (a->kind == MC_API_REMOVE && a->force == b->force);
 }
 
@@ -132,7 +146,8 @@ static void op_start_batch(mc_api_op_t *ops, size_t k)
     void **dsts = malloc(k * sizeof *dsts);
     size_t *caps = malloc(k * sizeof *caps);
     void **args = malloc(k * sizeof *args);
-    if (!keys || !dsts || !caps || !args) {
+    const void **vals = malloc(k * sizeof *vals);
+    if (!keys || !dsts || !caps || !args || !vals) {
         for (size_t i = 0; i < k; i++)
             op_start(&ops[i]); /* one by one, as before */
         goto out;
@@ -142,8 +157,15 @@ static void op_start_batch(mc_api_op_t *ops, size_t k)
         dsts[i] = ops[i].into;
         caps[i] = ops[i].into_size;
         args[i] = &ops[i];
+        vals[i] = ops[i].value;
     }
-    if (kind == MC_API_GET)
+    if (kind == MC_API_PUT || kind == MC_API_UPSERT) {
+        /* caps holds the value lengths here; rc is copied before any op can finish */
+        for (size_t i = 0; i < k; i++)
+            caps[i] = ops[i].vlen;
+        mc_replicate_config_t rc = ops[0].rc;
+        mc_sc_batch_put(c, (uint32_t)k, keys, vals, caps, &rc, kind == MC_API_UPSERT, op_done, args);
+    } else if (kind == MC_API_GET)
         mc_sc_batch_get(c, (uint32_t)k, keys, dsts, caps, op_done, args);
     else if (kind == MC_API_EXIST)
         mc_sc_batch_exist(c, (uint32_t)k, keys, op_done, args);
@@ -154,6 +176,7 @@ out:
     free(dsts);
     free(caps);
     free(args);
+    free(vals);
 }
 
 static void op_start_all(void *arg)

@@ -56,6 +56,9 @@ typedef struct mc_xfer_op {
     void *local;          /* inside a region registered with mem_register */
     const char *peer;     /* peer node address (e.g. "host:port") */
     uint64_t remote_addr; /* address inside a region the peer registered */
+    uint32_t remote_key;  /* that region's key (mem_register); a mismatch
+                           * (stale descriptor of an earlier registration or
+                           * process) fails the op with MC_TRANSFER_FAIL */
     uint64_t len;         /* > 0 */
     uint64_t tag;         /* returned verbatim in on_xfer_done */
 } mc_xfer_op_t;
@@ -74,7 +77,8 @@ typedef struct mc_env_handlers {
      * buffer is valid only for the duration of the call. */
     void (*on_msg)(void *node, mc_conn_t conn, const uint8_t *frame, size_t len);
     /* Exactly once per posted op: MC_OK, MC_TRANSFER_FAIL, MC_RPC_TIMEOUT,
-     * MC_INVALID_PARAMS (out of registered range), ... */
+     * MC_INVALID_PARAMS (out of registered range), MC_TRANSFER_FAIL
+     * (also: remote_key is not the key of the region's registration), ... */
     void (*on_xfer_done)(void *node, uint64_t tag, mc_status_t status);
 } mc_env_handlers_t;
 
@@ -103,7 +107,12 @@ typedef struct mc_env_ops {
     void (*conn_close)(mc_env_t *env, mc_conn_t conn);
 
     /* --- data plane --- */
-    mc_status_t (*mem_register)(mc_env_t *env, void *addr, size_t len);
+    /* *key (may be NULL) receives the registration's key, an rkey peers
+     * must put in mc_xfer_op_t.remote_key: nonzero, never reused within a
+     * process incarnation, and starting from a random point per
+     * incarnation so a restarted process does not issue its predecessor's
+     * keys (a stale descriptor then fails instead of touching new memory). */
+    mc_status_t (*mem_register)(mc_env_t *env, void *addr, size_t len, uint32_t *key);
     mc_status_t (*mem_unregister)(mc_env_t *env, void *addr);
     /* Post n ops; each completes exactly once through on_xfer_done, even
      * when this call fails part-way (then the remaining ops complete with

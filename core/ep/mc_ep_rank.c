@@ -336,6 +336,7 @@ void mc_ep_rank_destroy(mc_ep_rank_t *r)
         mc_free(r->peers[j].desc_json);
     }
     mc_free(r->mem);
+    mc_free(r->out);
     mc_free(r->addr);
     mc_free(r->coord_addr);
     mc_wbuf_free(&r->w);
@@ -346,6 +347,7 @@ mc_ep_rank_t *mc_ep_rank_create(mc_env_t *env, mc_conf_t *conf, char *err, size_
 {
     const char *addr = mc_conf_get(conf, "addr"), *coord = mc_conf_get(conf, "coordinator");
     uint64_t rank, world, slot, hb;
+    bool result_hash;
     if (!addr || !coord) {
         snprintf(err, errlen, "key '%s': required", addr ? "coordinator" : "addr");
         return NULL;
@@ -359,7 +361,8 @@ mc_ep_rank_t *mc_ep_rank_create(mc_env_t *env, mc_conf_t *conf, char *err, size_
         return NULL;
     }
     if (mc_conf_size(conf, "slot_bytes", 64 << 10, &slot) != MC_OK || slot < 64 || slot > (64u << 20) ||
-        mc_conf_duration(conf, "hb_interval", 100 * MC_NS_PER_MS, &hb) != MC_OK || !hb) {
+        mc_conf_duration(conf, "hb_interval", 100 * MC_NS_PER_MS, &hb) != MC_OK || !hb ||
+        mc_conf_bool(conf, "result_hash", true, &result_hash) != MC_OK) {
         snprintf(err, errlen, "%s", conf->err[0] ? conf->err : "key 'slot_bytes': 64B..64MiB");
         return NULL;
     }
@@ -374,6 +377,7 @@ mc_ep_rank_t *mc_ep_rank_create(mc_env_t *env, mc_conf_t *conf, char *err, size_
     r->world = (uint32_t)world;
     r->slot_bytes = (size_t)slot;
     r->hb_interval = hb;
+    r->result_hash = result_hash;
     r->addr = mc_strdup(addr);
     r->coord_addr = mc_strdup(coord);
     r->inc = mc_env_rand(env) | 1; /* a process incarnation, never 0 */

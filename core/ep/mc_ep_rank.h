@@ -6,8 +6,9 @@
  * to the coordinator (role ep_coord, mc_ep_coord.c) for membership and
  * for the per-operation agreement.
  *
- * Operation protocol (one operation at a time per rank; op ids increase
- * and are the same on every rank):
+ * Operation protocol (op ids increase and are the same on every rank; a
+ * rank runs the first EP_WINDOW (2) ops of its queue at once, results
+ * leave in queue order):
  *  1. data: the rank TE-writes its block for each member j of the active
  *     set M (view mask & per-call active_ranks) into j's receive slot
  *     [op % 4][self], then sends EP_DATA to j; a receiver counts a source
@@ -27,7 +28,9 @@
  * Conf keys: addr (listen; the world fills it), rank (0..world-1), world
  * (slot capacity, 1..64), coordinator (address, required), slot_bytes
  * (per-source receive slot, default 64KiB), hb_interval (default 100ms),
- * plus every core/te key (transfer_timeout defaults to 2s here).
+ * result_hash (default true: mc_ep_result_t.hash is computed; a pass over
+ * the output the C API does not need), plus every core/te key
+ * (transfer_timeout defaults to 2s here).
  *
  * Trace events: ep.view epoch active synced (a view applied),
  * ep.rank_start rank inc. */
@@ -51,6 +54,7 @@ typedef struct mc_ep_input {
     const int64_t *topk_idx;
     const float *topk_weights;
     mc_ep_mask_t active_ranks;
+    bool borrow; /* collectives: data stays valid until the callback ran (no copy) */
 } mc_ep_input_t;
 
 typedef struct mc_ep_result {
@@ -66,7 +70,7 @@ typedef struct mc_ep_result {
     const void *out;      /* collectives/combine output, valid during the callback */
     size_t out_len;
     const mc_ep_dispatch_out_t *dispatch; /* dispatch: the received tokens */
-    uint64_t hash;        /* mc_hash64 of out (dispatch: mc_ep_dispatch_out_hash) */
+    uint64_t hash;        /* mc_hash64 of out (dispatch: mc_ep_dispatch_out_hash); 0 with result_hash off */
     mc_ep_mask_t dispatch_set; /* combine: the final set of the dispatch it answered */
 } mc_ep_result_t;
 
@@ -77,8 +81,8 @@ typedef void (*mc_ep_propose_cb)(void *arg, int status, uint64_t epoch, mc_ep_ma
 mc_ep_rank_t *mc_ep_rank_create(mc_env_t *env, mc_conf_t *conf, char *err, size_t errlen);
 void mc_ep_rank_destroy(mc_ep_rank_t *r);
 
-/* Queue an operation (runs after the ones before it). cb runs exactly
- * once, later. MC_INVALID_PARAMS (no callback) when d does not fit:
+/* Queue an operation (it may overlap the one before it; callbacks run in
+ * submission order). cb runs exactly once, later. MC_INVALID_PARAMS (no callback) when d does not fit:
  * world mismatch, blocks larger than slot_bytes. */
 mc_status_t mc_ep_rank_submit(mc_ep_rank_t *r, const mc_ep_op_desc_t *d, const mc_ep_input_t *in, mc_ep_done_cb cb,
                               void *arg);

@@ -10,6 +10,11 @@
 #include "mc_ep_rank.h"
 
 #define EP_NSLOTS 4      /* receive slots per source: op id % EP_NSLOTS */
+/* Ops of one rank in flight at once (the first EP_WINDOW of its queue).
+ * A peer that reported op k has started it, so it still reads slots of
+ * ops >= k - W + 1; we write op k + W at most after op k was decided: the
+ * 2W - 1 ops in between must map to distinct slots, 2W - 1 < EP_NSLOTS. */
+#define EP_WINDOW 2
 #define EP_SLOT_HDR 16   /* u64 op_id, u32 src, u32 len, in front of every block */
 #define EP_HANDLES 4     /* dispatch handles kept for combine */
 
@@ -26,8 +31,10 @@ typedef struct ep_peer {
 
 typedef struct ep_op {
     mc_list_t link;
+    struct mc_ep_rank *r;           /* for the op's timers */
     mc_ep_op_desc_t d;
-    uint8_t *input;                 /* collectives: copy of the input */
+    const uint8_t *input;           /* collectives: the input (own copy unless borrowed) */
+    uint8_t *input_copy;
     uint32_t tokens;                /* dispatch */
     float *x, *w;
     int64_t *idx;
@@ -35,8 +42,13 @@ typedef struct ep_op {
     mc_ep_done_cb cb;
     void *arg;
     /* running */
-    uint8_t phase;                  /* 0 queued, 1 data, 2 waiting for the decision */
+    uint8_t phase;                  /* 0 queued, 1 data, 2 waiting for the decision,
+                                       3 outcome known, waiting for the ops before it */
+    bool stash_decided;             /* phase 3: a decision (stash_set) or a failure (stash_status) */
+    mc_ep_mask_t stash_set;
+    mc_status_t stash_status;
     mc_ep_mask_t M, arrived, pending_send, written, notified;
+    bool shared;                    /* one block for every member: sent from our own send slot */
     uint32_t lens[MC_EP_MAX_RANKS]; /* block lengths we send */
     mc_timer_t t_data, t_hard;
     uint64_t start_ns;
@@ -79,6 +91,9 @@ struct mc_ep_rank {
     uint64_t inc;
     size_t slot_bytes;
     uint64_t hb_interval;
+    bool result_hash;
+    uint8_t *out;     /* result scratch, reused across ops */
+    size_t out_cap;
     char *addr, *coord_addr;
     mc_conn_t coord;
     bool coord_up;
@@ -91,8 +106,7 @@ struct mc_ep_rank {
     uint8_t *mem;
     size_t region;
     ep_early_t early[EP_NSLOTS];
-    mc_list_t queue; /* ep_op_t, head = running */
-    ep_op_t *cur;
+    mc_list_t queue; /* ep_op_t in id order; the first EP_WINDOW may run, results leave from the head */
     mc_timer_t kick, hb, redial, propt;
     ep_handle_t handles[EP_HANDLES];
     mc_list_t ctxs, props;

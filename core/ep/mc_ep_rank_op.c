@@ -51,7 +51,7 @@ void ep_handles_free(mc_ep_rank_t *r)
 
 static void op_free(ep_op_t *op)
 {
-    mc_free(op->input);
+    mc_free(op->input_copy);
     mc_free(op->x);
     mc_free(op->w);
     mc_free(op->idx);
@@ -67,34 +67,94 @@ void ep_op_free_all(mc_ep_rank_t *r)
         mc_list_del(&op->link);
         op_free(op);
     }
-    r->cur = NULL;
+}
+
+static ep_op_t *head(mc_ep_rank_t *r)
+{
+    return mc_list_empty(&r->queue) ? NULL : mc_container_of(r->queue.next, ep_op_t, link);
+}
+
+/* The i-th op of the queue when i < EP_WINDOW (the ones that may run). */
+static ep_op_t *window_op(mc_ep_rank_t *r, int i)
+{
+    mc_list_t *it = r->queue.next;
+    for (int k = 0; it != &r->queue && k < EP_WINDOW; k++, it = it->next)
+        if (k == i)
+            return mc_container_of(it, ep_op_t, link);
+    return NULL;
+}
+
+/* The started op with this id (data or decision phase), or NULL. */
+static ep_op_t *running(mc_ep_rank_t *r, uint64_t id)
+{
+    for (int i = 0; i < EP_WINDOW; i++) {
+        ep_op_t *op = window_op(r, i);
+        if (op && (op->phase == 1 || op->phase == 2) && op->d.id == id)
+            return op;
+    }
+    return NULL;
+}
+
+/* The next op to start: the first queued one in the window. A combine
+ * needs its dispatch's result, so it starts only at the head. */
+static ep_op_t *startable(mc_ep_rank_t *r)
+{
+    for (int i = 0; i < EP_WINDOW; i++) {
+        ep_op_t *op = window_op(r, i);
+        if (!op)
+            return NULL;
+        if (op->phase != 0)
+            continue;
+        return i > 0 && op->d.kind == MC_EP_OP_COMBINE ? NULL : op;
+    }
+    return NULL;
 }
 
 static void run_next(void *arg);
 
 void ep_op_kick(mc_ep_rank_t *r)
 {
-    if (!r->kick && !r->cur && !mc_list_empty(&r->queue))
+    if (!r->kick && startable(r))
         r->kick = mc_env_timer(r->env, 0, run_next, r);
 }
 
+static void settle(mc_ep_rank_t *r, ep_op_t *op);
+
+/* Results leave in queue order: an op behind the head keeps its outcome
+ * (phase 3) until the ones before it are done. */
 static void complete(mc_ep_rank_t *r, ep_op_t *op, mc_ep_result_t *res)
 {
-    MC_ASSERT(op == r->cur);
+    MC_ASSERT(op == head(r));
     mc_env_timer_cancel(r->env, &op->t_data);
     mc_env_timer_cancel(r->env, &op->t_hard);
     mc_list_del(&op->link);
-    r->cur = NULL;
     res->epoch = r->epoch;
     if (!res->dropped)
         res->dropped = op->M & ~res->set;
     op->cb(op->arg, res);
     op_free(op);
+    ep_op_t *next = head(r);
+    if (next && next->phase == 3)
+        settle(r, next);
     ep_op_kick(r);
+}
+
+static void stash(mc_ep_rank_t *r, ep_op_t *op, bool decided, mc_ep_mask_t set, mc_status_t st)
+{
+    mc_env_timer_cancel(r->env, &op->t_data);
+    mc_env_timer_cancel(r->env, &op->t_hard);
+    op->phase = 3;
+    op->stash_decided = decided;
+    op->stash_set = set;
+    op->stash_status = st;
 }
 
 static void fail(mc_ep_rank_t *r, ep_op_t *op, mc_status_t st)
 {
+    if (op != head(r)) {
+        stash(r, op, false, 0, st);
+        return;
+    }
     mc_ep_result_t res = {.status = st, .dropped = op->M & ~mc_ep_bit(r->self)};
     complete(r, op, &res);
 }
@@ -120,8 +180,8 @@ static void sent(void *arg, uint64_t batch, int status)
     uint64_t op_id = c->op_id;
     mc_te_free_batch(r->te, batch);
     ep_ctx_free(c);
-    ep_op_t *op = r->cur;
-    if (!op || op->d.id != op_id || op->phase == 0)
+    ep_op_t *op = running(r, op_id);
+    if (!op)
         return;
     if (status != MC_TE_COMPLETED) { /* evidence: j will lack our block */
         mc_env_logf(r->env, MC_LOG_INFO, "ep", "op %llu: write to rank %u: %s", (unsigned long long)op_id, j,
@@ -143,7 +203,7 @@ static void post_send(mc_ep_rank_t *r, ep_op_t *op, uint32_t j)
     }
     op->pending_send &= ~mc_ep_bit(j);
     mc_te_request_t req = {.opcode = MC_XFER_WRITE,
-                           .source = ep_send_slot(r, op->d.id, j),
+                           .source = ep_send_slot(r, op->d.id, op->shared ? r->self : j),
                            .target_id = p->seg_id,
                            .target_offset = desc->buffers[0].addr +
                                             ((op->d.id % EP_NSLOTS) * r->world + r->self) * r->slot_bytes,
@@ -162,13 +222,15 @@ static void post_send(mc_ep_rank_t *r, ep_op_t *op, uint32_t j)
 
 void ep_op_peer_ready(mc_ep_rank_t *r, uint32_t j)
 {
-    ep_op_t *op = r->cur;
-    if (!op || op->phase != 1)
-        return;
-    if (mc_ep_has(op->pending_send, j))
-        post_send(r, op, j);
-    if (mc_ep_has(op->written & ~op->notified, j))
-        notify_data(r, op, j);
+    for (int i = 0; i < EP_WINDOW; i++) {
+        ep_op_t *op = window_op(r, i);
+        if (!op || op->phase != 1)
+            continue;
+        if (mc_ep_has(op->pending_send, j))
+            post_send(r, op, j);
+        if (mc_ep_has(op->written & ~op->notified, j))
+            notify_data(r, op, j);
+    }
 }
 
 static void send_row(mc_ep_rank_t *r, ep_op_t *op)
@@ -200,19 +262,17 @@ static void check_data(mc_ep_rank_t *r, ep_op_t *op)
 
 static void data_deadline(void *arg)
 {
-    mc_ep_rank_t *r = arg;
-    ep_op_t *op = r->cur;
+    ep_op_t *op = arg;
     op->t_data = 0;
     if (op->phase == 1)
-        send_row(r, op); /* timeout: report what arrived */
+        send_row(op->r, op); /* timeout: report what arrived */
 }
 
 static void hard_deadline(void *arg)
 {
-    mc_ep_rank_t *r = arg;
-    ep_op_t *op = r->cur;
+    ep_op_t *op = arg;
     op->t_hard = 0;
-    fail(r, op, MC_RPC_TIMEOUT);
+    fail(op->r, op, MC_RPC_TIMEOUT);
 }
 
 void ep_op_on_data(mc_ep_rank_t *r, const mc_msg_ep_t *m)
@@ -232,8 +292,8 @@ void ep_op_on_data(mc_ep_rank_t *r, const mc_msg_ep_t *m)
         e->mask = 0;
     }
     e->mask |= mc_ep_bit(m->rank);
-    ep_op_t *op = r->cur;
-    if (op && op->d.id == m->op_id && op->phase == 1 && mc_ep_has(op->M, m->rank)) {
+    ep_op_t *op = running(r, m->op_id);
+    if (op && op->phase == 1 && mc_ep_has(op->M, m->rank)) {
         op->arrived |= mc_ep_bit(m->rank);
         check_data(r, op);
     }
@@ -241,8 +301,12 @@ void ep_op_on_data(mc_ep_rank_t *r, const mc_msg_ep_t *m)
 
 void ep_op_on_view(mc_ep_rank_t *r)
 {
-    if (r->cur)
-        check_data(r, r->cur);
+    /* check_data may send a row, never completes: the window stays put */
+    for (int i = 0; i < EP_WINDOW; i++) {
+        ep_op_t *op = window_op(r, i);
+        if (op)
+            check_data(r, op);
+    }
 }
 
 /* ---- blocks ---- */
@@ -281,9 +345,18 @@ static void start(mc_ep_rank_t *r, ep_op_t *op)
     op->M |= mc_ep_bit(r->self);
     op->phase = 1;
     op->start_ns = mc_env_now(r->env);
+    /* all_reduce / all_gather / broadcast: every member gets the same
+     * block (same header too: src is us), so it is built once, in our own
+     * send slot, and every write reads it from there. */
+    op->shared = op->d.kind == MC_EP_OP_ALL_REDUCE || op->d.kind == MC_EP_OP_ALL_GATHER ||
+                 op->d.kind == MC_EP_OP_BROADCAST;
     for (uint32_t j = 0; j < r->world; j++) {
         if (!mc_ep_has(op->M, j))
             continue;
+        if (op->shared && j != r->self) {
+            op->lens[j] = (uint32_t)mc_ep_op_block(&op->d, r->self, j, op->input, NULL);
+            continue;
+        }
         uint8_t *slot = ep_send_slot(r, op->d.id, j);
         op->lens[j] = (uint32_t)block_for(r, op, j, slot + EP_SLOT_HDR);
         put_hdr(slot, op->d.id, r->self, op->lens[j]);
@@ -291,8 +364,8 @@ static void start(mc_ep_rank_t *r, ep_op_t *op)
     memcpy(ep_recv_slot(r, op->d.id, r->self), ep_send_slot(r, op->d.id, r->self), EP_SLOT_HDR + op->lens[r->self]);
     const ep_early_t *e = &r->early[op->d.id % EP_NSLOTS];
     op->arrived = mc_ep_bit(r->self) | (e->op_id == op->d.id ? e->mask & op->M : 0);
-    op->t_data = mc_env_timer(r->env, op->d.timeout_ns, data_deadline, r);
-    op->t_hard = mc_env_timer(r->env, 2 * op->d.timeout_ns, hard_deadline, r);
+    op->t_data = mc_env_timer(r->env, op->d.timeout_ns, data_deadline, op);
+    op->t_hard = mc_env_timer(r->env, 2 * op->d.timeout_ns, hard_deadline, op);
     for (uint32_t j = 0; j < r->world; j++)
         if (j != r->self && mc_ep_has(op->M, j))
             post_send(r, op, j);
@@ -303,20 +376,37 @@ static void run_next(void *arg)
 {
     mc_ep_rank_t *r = arg;
     r->kick = 0;
-    if (r->cur || mc_list_empty(&r->queue))
-        return;
-    r->cur = mc_container_of(r->queue.next, ep_op_t, link);
-    start(r, r->cur);
+    /* start() may complete the head (and settle the next): look again each time */
+    for (ep_op_t *op; (op = startable(r)) != NULL;)
+        start(r, op);
 }
 
 /* ---- decision and result ---- */
 
+static void finish(mc_ep_rank_t *r, ep_op_t *op, mc_ep_mask_t set);
+
 void ep_op_on_decide(mc_ep_rank_t *r, const mc_msg_ep_t *m)
 {
-    ep_op_t *op = r->cur;
-    if (!op || op->d.id != m->op_id || op->phase != 2)
+    ep_op_t *op = running(r, m->op_id);
+    if (!op || op->phase != 2)
         return;
-    mc_ep_mask_t set = m->mask;
+    if (op != head(r)) /* decided before an earlier op: its blocks stay in their slots */
+        stash(r, op, true, m->mask, MC_OK);
+    else
+        finish(r, op, m->mask);
+}
+
+static void settle(mc_ep_rank_t *r, ep_op_t *op)
+{
+    if (op->stash_decided)
+        finish(r, op, op->stash_set);
+    else
+        fail(r, op, op->stash_status);
+}
+
+/* The op's result over the decided set (op is the head). */
+static void finish(mc_ep_rank_t *r, ep_op_t *op, mc_ep_mask_t set)
+{
     mc_ep_result_t res = {.set = set};
     if (!mc_ep_has(set, r->self)) {
         res.status = MC_TRANSFER_FAIL; /* we were dropped */
@@ -342,7 +432,14 @@ void ep_op_on_decide(mc_ep_rank_t *r, const mc_msg_ep_t *m)
         lens[s] = len;
     }
     size_t out_bytes = mc_ep_op_output_bytes(&op->d);
-    uint8_t *out = mc_calloc(1, out_bytes + 1);
+    if (out_bytes + 1 > r->out_cap) { /* grown, never shrunk: no fresh pages per op */
+        mc_free(r->out);
+        r->out_cap = out_bytes + 1;
+        r->out = mc_malloc(r->out_cap);
+    }
+    uint8_t *out = r->out;
+    if (op->d.kind == MC_EP_OP_COMBINE)
+        memset(out, 0, out_bytes); /* combine accumulates; collectives write every byte */
     if (op->d.kind == MC_EP_OP_DISPATCH) {
         ep_handle_t *h = &r->handles[op->d.id % EP_HANDLES];
         handle_free(h);
@@ -358,7 +455,7 @@ void ep_op_on_decide(mc_ep_rank_t *r, const mc_msg_ep_t *m)
         mc_ep_dispatch_out_init(&h->out, &h->cfg);
         res.status = mc_ep_dispatch_unpack(&h->cfg, r->self, blocks, lens, set, &h->out);
         res.dispatch = &h->out;
-        res.hash = mc_ep_dispatch_out_hash(&h->cfg, &h->out);
+        res.hash = r->result_hash ? mc_ep_dispatch_out_hash(&h->cfg, &h->out) : 0;
         if (res.status != MC_OK)
             handle_free(h);
     } else if (op->d.kind == MC_EP_OP_COMBINE) {
@@ -371,12 +468,13 @@ void ep_op_on_decide(mc_ep_rank_t *r, const mc_msg_ep_t *m)
         res.status = mc_ep_op_finish(&op->d, r->self, blocks, lens, set, out);
     }
     if (op->d.kind != MC_EP_OP_DISPATCH) {
+        if (res.status != MC_OK) /* a failed op may leave the scratch as the last op left it */
+            memset(out, 0, out_bytes);
         res.out = out;
         res.out_len = out_bytes;
-        res.hash = mc_hash64(out, out_bytes, MC_HASH64_INIT);
+        res.hash = r->result_hash ? mc_hash64(out, out_bytes, MC_HASH64_INIT) : 0;
     }
     complete(r, op, &res);
-    mc_free(out);
 }
 
 /* ---- submit ---- */
@@ -404,13 +502,16 @@ mc_status_t mc_ep_rank_submit(mc_ep_rank_t *r, const mc_ep_op_desc_t *d, const m
     if (in_bytes && (!in || !in->data))
         return MC_INVALID_PARAMS;
     ep_op_t *op = mc_calloc(1, sizeof *op);
+    op->r = r;
     op->d = *d;
     op->cb = cb;
     op->arg = arg;
     op->call_mask = in ? in->active_ranks : 0;
-    if (in_bytes) {
-        op->input = mc_malloc(in_bytes);
-        memcpy(op->input, in->data, in_bytes);
+    if (in_bytes && in->borrow) {
+        op->input = in->data;
+    } else if (in_bytes) {
+        op->input = op->input_copy = mc_malloc(in_bytes);
+        memcpy(op->input_copy, in->data, in_bytes);
     }
     if (d->kind == MC_EP_OP_DISPATCH) {
         size_t tk = (size_t)d->moe.max_tokens * d->moe.topk;

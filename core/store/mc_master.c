@@ -205,6 +205,7 @@ void mc_m_describe(const mc_master_t *m, const mc_obj_t *o, bool readable_only, 
         d->id = r->id;
         d->buffer_address = mc_segmgr_addr(&m->segs, r->slot, r->h);
         d->size = o->size;
+        d->rkey = s->rkey;
         d->endpoint = s->endpoint;
         d->protocol = s->protocol;
         d->segment_name = s->name;

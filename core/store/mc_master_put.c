@@ -197,9 +197,17 @@ mc_status_t mc_master_put_revoke(mc_master_t *m, uint64_t now_ns, mc_uuid_t clie
     for (uint32_t i = 0; i < o->nrep; i++)
         if (o->rep[i].status != MC_REPLICA_PROCESSING)
             return MC_INVALID_WRITE;
-    /* Nobody can read a PROCESSING replica: free at once. */
+    /* Nobody reads a PROCESSING replica, but the writer's transfers may
+     * still be in flight: a revoke often follows a transfer whose
+     * completion was overdue (slow, not lost), and its bytes would land in
+     * whatever the space held next. Upstream frees at once; here the
+     * buffers are parked for put_start_discard_timeout (how long a write
+     * is presumed possibly in progress) before the space is reusable. */
+    uint64_t grace = MC_MS(m->cfg.put_start_discard_timeout_ms);
+    uint64_t deadline = now_ns > UINT64_MAX - grace ? UINT64_MAX : now_ns + grace;
+    uint64_t set = mc_m_park_set(m);
     while (o->nrep)
-        mc_m_rep_drop(m, o, o->nrep - 1u, now_ns, 0, 0);
+        mc_m_rep_drop(m, o, o->nrep - 1u, now_ns, deadline, set);
     o->pending_pin = MC_PIN_NONE;
     mc_m_obj_erase(m, o, now_ns, false);
     return MC_OK;

@@ -3,10 +3,29 @@
 
 #include "store/mc_master_int.h"
 
+/* A segment name is its owner's "host:port", which one live process holds
+ * at a time: a mount under that name by another client UUID means the
+ * previous owner restarted. Its segments go at once, replicas on them
+ * dropped as on its expiry, instead of being handed out until its TTL
+ * ends (their descriptors would address the new process's memory; the
+ * registration keys make such transfers fail, this makes them rare).
+ * Upstream keeps them until the TTL. */
+static void drop_stale_owner(mc_master_t *m, uint64_t now_ns, mc_uuid_t client, const char *name)
+{
+    for (uint32_t i = 0; i < m->segs.nslots; i++) {
+        mc_seg_t *s = m->segs.segs[i];
+        if (s && !mc_uuid_eq(s->owner, client) && s->status != MC_SEGMENT_UNMOUNTING && strcmp(s->name, name) == 0)
+            mc_m_unmount(m, now_ns, s);
+    }
+}
+
 mc_status_t mc_master_mount_segment(mc_master_t *m, uint64_t now_ns, mc_uuid_t client, const mc_segment_info_t *seg)
 {
     mc_m_client_touch(m, now_ns, client);
-    return mc_segmgr_mount(&m->segs, client, seg, NULL);
+    mc_status_t st = mc_segmgr_mount(&m->segs, client, seg, NULL);
+    if (st == MC_OK)
+        drop_stale_owner(m, now_ns, client, seg->name);
+    return st;
 }
 
 static bool same_record(const mc_seg_t *s, mc_uuid_t client, const mc_segment_info_t *in)
@@ -31,6 +50,8 @@ mc_status_t mc_master_remount_segments(mc_master_t *m, uint64_t now_ns, mc_uuid_
         /* Only "try again later" errors matter to a remounting client. */
         if (st == MC_UNAVAILABLE_IN_CURRENT_STATUS || st == MC_INTERNAL_ERROR)
             return st;
+        if (st == MC_OK)
+            drop_stale_owner(m, now_ns, client, segs[i].name);
     }
     c->ok = true;
     return MC_OK;

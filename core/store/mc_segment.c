@@ -60,7 +60,7 @@ mc_seg_t *mc_segmgr_find_by_name(const mc_segmgr_t *g, const char *name)
 
 static bool same_fields(const mc_seg_t *s, mc_uuid_t owner, const mc_segment_info_t *in)
 {
-    return mc_uuid_eq(s->owner, owner) && s->base == in->base && s->size == in->size &&
+    return mc_uuid_eq(s->owner, owner) && s->base == in->base && s->size == in->size && s->rkey == in->rkey &&
            strcmp(s->name, in->name) == 0 && strcmp(s->endpoint, in->te_endpoint ? in->te_endpoint : in->name) == 0 &&
            strcmp(s->protocol, in->protocol ? in->protocol : "tcp") == 0;
 }
@@ -152,6 +152,7 @@ mc_status_t mc_segmgr_mount(mc_segmgr_t *g, mc_uuid_t owner, const mc_segment_in
     s->protocol = mc_strdup(in->protocol && in->protocol[0] ? in->protocol : "tcp");
     s->base = in->base;
     s->size = in->size;
+    s->rkey = in->rkey;
     s->status = MC_SEGMENT_OK;
     uint32_t slot = 0;
     while (slot < g->nslots && g->segs[slot])

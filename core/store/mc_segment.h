@@ -28,6 +28,7 @@ typedef struct mc_seg {
     char *protocol;
     uint64_t base;
     uint64_t size;
+    uint32_t rkey;        /* owner's registration key, returned in replica descriptors */
     uint8_t status;       /* enum mc_segment_status */
     uint32_t slot;
     uint32_t refs;        /* live allocations (replicas + parked buffers) */

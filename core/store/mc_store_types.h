@@ -68,6 +68,7 @@ typedef struct mc_segment_info {
     uint64_t size;
     const char *te_endpoint;
     const char *protocol;  /* "tcp", "rdma", ... */
+    uint32_t rkey;         /* the owner's registration key (mem_register) */
 } mc_segment_info_t;
 
 /* ReplicateConfig (spec §8.2), the fields the master core uses. */
@@ -93,6 +94,7 @@ typedef struct mc_replica_desc {
     uint64_t id;
     uint64_t buffer_address; /* segment base + offset, in the owner's address space */
     uint64_t size;
+    uint32_t rkey;           /* segment's registration key: mc_xfer_op_t.remote_key */
     const char *endpoint;
     const char *protocol;
     const char *segment_name;

@@ -69,7 +69,7 @@ mc_status_t mc_store_client_init(mc_store_client_t *c, mc_env_t *env, const mc_s
     mc_wbuf_init(&c->out);
     if (c->cfg.segment_size) {
         c->segment = mc_calloc(1, c->cfg.segment_size);
-        mc_status_t s = env->ops->mem_register(env, c->segment, c->cfg.segment_size);
+        mc_status_t s = env->ops->mem_register(env, c->segment, c->cfg.segment_size, &c->segment_rkey);
         if (s != MC_OK) {
             snprintf(err, errlen, "cannot register the %llu-byte segment: %s",
                      (unsigned long long)c->cfg.segment_size, mc_status_msg(s));
@@ -148,6 +148,8 @@ void mc_store_client_destroy(mc_store_client_t *c)
     mc_map_free(&c->parked);
     mc_sc_tasks_stop(c);
     mc_sc_segments_free(c);
+    mc_sc_buffers_free(c);
+    mc_free(c->xq);
     mc_map_free(&c->ops);
     mc_map_free(&c->writes);
     mc_map_free(&c->xfers);
@@ -186,6 +188,14 @@ void mc_sc_op_finish(mc_sc_op_t *op, mc_status_t s)
     if (op->ext_wait) {
         /* An abandoned read may still write the caller's memory: answer
          * only after its completion (the transport always delivers one). */
+        op->held = true;
+        op->held_status = s;
+        return;
+    }
+    if (op->kind == MC_SC_PUT && op->ext && op->pending_xfers) {
+        /* A borrowed value (put_from) that overdue transfers may still
+         * read: answer at their last completion, so the caller does not
+         * reuse or free its buffer under them. */
         op->held = true;
         op->held_status = s;
         return;
@@ -264,6 +274,10 @@ static void xfer_complete(mc_sc_op_t *op, mc_status_t s)
     if (op->pending_xfers)
         return;
     mc_env_timer_cancel(op->c->env, &op->guard);
+    if (op->held && op->kind == MC_SC_PUT) {
+        mc_sc_op_finish(op, op->held_status); /* the last reader of the borrowed value is done */
+        return;
+    }
     if (op->done && op->overdue)
         return; /* the guard already moved the protocol on (a revoke is in flight) */
     if (!op->done) { /* orphan: its caller was already answered */
@@ -365,7 +379,7 @@ static void local_copy_done(void *arg)
     mc_free(lc);
 }
 
-void mc_sc_xfer(mc_sc_op_t *op, uint8_t opcode, const char *endpoint, uint64_t remote_addr)
+void mc_sc_xfer(mc_sc_op_t *op, uint8_t opcode, const char *endpoint, uint64_t remote_addr, uint32_t rkey)
 {
     mc_store_client_t *c = op->c;
     uint64_t tag = ++c->next_tag;
@@ -375,30 +389,30 @@ void mc_sc_xfer(mc_sc_op_t *op, uint8_t opcode, const char *endpoint, uint64_t r
         op->guard = mc_env_timer(c->env, c->cfg.xfer_timeout_ns, on_guard, op);
     if (strcmp(endpoint, c->endpoint) == 0) {
         /* Our own segment: plain memcpy, after checking the master's address
-         * really lies inside it. Completion still comes from the loop. */
+         * and key really name it (as a transport would). Completion still
+         * comes from the loop. */
         local_copy_t *lc = mc_malloc(sizeof *lc);
         lc->c = c;
         lc->tag = tag;
-        if (!mc_sc_local_range_ok(c, remote_addr, op->len)) {
-            lc->status = MC_INVALID_PARAMS;
-        } else {
+        lc->status = mc_sc_local_range_check(c, remote_addr, op->len, rkey);
+        if (lc->status == MC_OK) {
             uint8_t *seg = (uint8_t *)(uintptr_t)remote_addr;
             if (opcode == MC_XFER_WRITE)
                 memcpy(seg, op->data, op->len);
             else
                 memcpy(op->data, seg, op->len);
-            lc->status = MC_OK;
         }
         mc_env_timer(c->env, 0, local_copy_done, lc);
         return;
     }
-    if (!op->data_registered) {
-        mc_status_t s = c->env->ops->mem_register(c->env, op->data, op->len);
+    /* caller memory inside a buffer registered once is used as it is */
+    if (!op->data_registered && !mc_sc_buffer_covered(c, op->data, op->len)) {
+        mc_status_t s = c->env->ops->mem_register(c->env, op->data, op->len, NULL);
         if (s != MC_OK && op->data == op->ext) {
             /* caller memory the transport cannot take (e.g. overlapping
              * another registration): read through a client buffer */
             op->data = mc_malloc(op->len);
-            s = c->env->ops->mem_register(c->env, op->data, op->len);
+            s = c->env->ops->mem_register(c->env, op->data, op->len, NULL);
         }
         if (s != MC_OK) {
             mc_env_logf(c->env, MC_LOG_WARN, "client", "register buffer failed: %s", mc_status_name(s));
@@ -415,10 +429,14 @@ void mc_sc_xfer(mc_sc_op_t *op, uint8_t opcode, const char *endpoint, uint64_t r
         .local = op->data,
         .peer = endpoint,
         .remote_addr = remote_addr,
+        .remote_key = rkey,
         .len = op->len,
         .tag = tag,
     };
-    c->env->ops->xfer_post(c->env, &x, 1); /* failures complete through on_xfer_done */
+    if (c->xplug)
+        mc_sc_xfer_defer(c, &x); /* a batch posts its transfers with one call */
+    else
+        c->env->ops->xfer_post(c->env, &x, 1); /* failures complete through on_xfer_done */
 }
 
 /* ---- upcall routing ---- */

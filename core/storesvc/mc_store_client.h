@@ -52,6 +52,7 @@ typedef struct mc_sc_seg {
     mc_uuid_t id;
     uint8_t *base;
     uint64_t size;
+    uint32_t rkey;       /* registration key, published with the mount */
     bool leaving;        /* graceful unmount in progress: not remounted */
     mc_timer_t drain;    /* end of the grace period */
     mc_sc_seg_release_fn release;
@@ -60,6 +61,12 @@ typedef struct mc_sc_seg {
 } mc_sc_seg_t;
 
 typedef void (*mc_sc_done_fn)(void *arg, const mc_sc_result_t *r);
+
+/* A caller buffer registered with the transport (mc_sc_buffer_register). */
+typedef struct mc_sc_buf {
+    uintptr_t base;
+    size_t len;
+} mc_sc_buf_t;
 
 typedef struct mc_sc_config {
     const char *master;          /* master address */
@@ -79,6 +86,7 @@ typedef struct mc_store_client {
     mc_member_agent_t agent;     /* owns the master channel */
     uint8_t *segment;            /* contributed memory */
     mc_uuid_t segment_id;
+    uint32_t segment_rkey;       /* registration key of segment */
     bool remounting;
     uint64_t next_op_id;
     mc_map_t ops;                /* op id -> struct mc_sc_op* */
@@ -93,6 +101,11 @@ typedef struct mc_store_client {
     bool task_fetching;
     uint32_t tasks_running;
     struct mc_sc_task_run *tasks; /* tasks being executed (list, freed by destroy) */
+    mc_sc_buf_t *bufs;           /* caller buffers registered once (mc_store_client_buffers.c) */
+    uint32_t nbufs, cap_bufs;
+    uint32_t xplug;              /* > 0: transfers are collected in xq and posted together */
+    struct mc_xfer_op *xq;       /* ... (mc_store_client_batch.c) */
+    uint32_t nxq, cap_xq;
 } mc_store_client_t;
 
 mc_status_t mc_store_client_init(mc_store_client_t *c, mc_env_t *env, const mc_sc_config_t *cfg, char *err,
@@ -100,7 +113,10 @@ mc_status_t mc_store_client_init(mc_store_client_t *c, mc_env_t *env, const mc_s
 /* Fails pending operations with MC_RPC_FAIL (callbacks run) then frees. */
 void mc_store_client_destroy(mc_store_client_t *c);
 
-/* Operations. key bytes and data are copied; callbacks run later. */
+/* Operations. key bytes and data are copied (data inside a buffer
+ * registered with mc_sc_buffer_register is borrowed instead: the caller
+ * keeps it intact until the callback, which then waits for every transfer
+ * reading it); callbacks run later. */
 void mc_sc_put(mc_store_client_t *c, mc_slice_t key, const void *data, size_t len, const mc_replicate_config_t *rc,
                bool upsert, mc_sc_done_fn done, void *arg);
 void mc_sc_get(mc_store_client_t *c, mc_slice_t key, mc_sc_done_fn done, void *arg);
@@ -120,6 +136,15 @@ void mc_sc_batch_exist(mc_store_client_t *c, uint32_t n, const mc_slice_t *keys,
                        void *const *args);
 void mc_sc_batch_remove(mc_store_client_t *c, uint32_t n, const mc_slice_t *keys, bool force, mc_sc_done_fn done,
                         void *const *args);
+/* Batch put/upsert (upstream BatchPutStart / BatchPutEnd): one start RPC
+ * for every key not already being written by this client, each key's
+ * writes posted together, then one End RPC for the keys whose writes
+ * landed and one Revoke RPC for the rest. Per-key results and codes are
+ * those of mc_sc_put. A key with a write of this client in flight (or
+ * repeated in the batch) is queued behind it and runs on its own. */
+void mc_sc_batch_put(mc_store_client_t *c, uint32_t n, const mc_slice_t *keys, const void *const *datas,
+                     const size_t *lens, const mc_replicate_config_t *rc, bool upsert, mc_sc_done_fn done,
+                     void *const *args);
 void mc_sc_remove(mc_store_client_t *c, mc_slice_t key, bool force, mc_sc_done_fn done, void *arg);
 void mc_sc_exist(mc_store_client_t *c, mc_slice_t key, mc_sc_done_fn done, void *arg);
 void mc_sc_remove_by_regex(mc_store_client_t *c, const char *pattern, bool force, mc_sc_done_fn done, void *arg);
@@ -137,10 +162,24 @@ void mc_sc_unmount(mc_store_client_t *c, mc_sc_done_fn done, void *arg);
 void mc_sc_mount_segment(mc_store_client_t *c, void *base, uint64_t size, mc_sc_seg_release_fn release, void *user,
                          mc_sc_done_fn done, void *arg);
 void mc_sc_unmount_segment(mc_store_client_t *c, mc_uuid_t id, uint64_t grace_ms, mc_sc_done_fn done, void *arg);
-/* True if [addr, addr+len) lies inside one of our segments (main or extra). */
-bool mc_sc_local_range_ok(const mc_store_client_t *c, uint64_t addr, uint64_t len);
+/* A replica descriptor naming our own memory, checked as the transports
+ * check a remote op: MC_TRANSFER_FAIL if none of our segments (main or
+ * extra) has registration key rkey (a descriptor of an earlier process
+ * under our address: it must not touch our memory), MC_INVALID_PARAMS if
+ * [addr, addr+len) is not inside that segment, else MC_OK. */
+mc_status_t mc_sc_local_range_check(const mc_store_client_t *c, uint64_t addr, uint64_t len, uint32_t rkey);
 /* Segments for a remount: main first, then extra ones not leaving. *n set; caller frees. */
 struct mc_msg_seg *mc_sc_segments_for_remount(mc_store_client_t *c, uint32_t *n);
+/* Caller buffers registered once with the transport (upstream
+ * register_buffer; mc_store_client_buffers.c): transfers into or out of a
+ * range inside one skip the per-operation registration. register: a
+ * transport refusal (overlap, duplicate) is MC_INVALID_PARAMS; unregister
+ * of an unknown base is MC_INVALID_PARAMS. The caller must not unregister
+ * a buffer an operation of it is still using. destroy unregisters all. */
+mc_status_t mc_sc_buffer_register(mc_store_client_t *c, void *base, size_t len);
+mc_status_t mc_sc_buffer_unregister(mc_store_client_t *c, void *base);
+bool mc_sc_buffer_covered(const mc_store_client_t *c, const void *p, size_t len);
+void mc_sc_buffers_free(mc_store_client_t *c);
 /* Releases every extra segment (destroy). */
 void mc_sc_segments_free(mc_store_client_t *c);
 

@@ -50,6 +50,8 @@ typedef struct mc_sc_op {
     mc_timer_t guard;       /* transport completion guard */
     bool overdue;           /* the guard fired: late completions are ignored */
     uint64_t aux;           /* per-kind extra argument (graceful unmount: grace ns) */
+    uint64_t wbatch;        /* put started by mc_sc_batch_put: the batch's carrier op id (0: none) */
+    uint32_t wbatch_idx;    /* ... and this key's index in it */
     mc_sc_result_t res;
 } mc_sc_op_t;
 
@@ -60,7 +62,13 @@ void mc_sc_op_finish(mc_sc_op_t *op, mc_status_t s);
 void mc_sc_rpc(mc_sc_op_t *op, const mc_store_req_t *q, mc_rpc_cb cb);
 /* Post one transfer for op; completes through mc_sc_xfer_done. Local
  * endpoints use memcpy (the replica is in our own segment). */
-void mc_sc_xfer(mc_sc_op_t *op, uint8_t opcode, const char *endpoint, uint64_t remote_addr);
+void mc_sc_xfer(mc_sc_op_t *op, uint8_t opcode, const char *endpoint, uint64_t remote_addr, uint32_t rkey);
+/* Transfers posted between plug and the matching unplug go to the env in
+ * one xfer_post call (a batch's ops reach the transport together, so it
+ * can coalesce them); defer is mc_sc_xfer's side. Nests. */
+void mc_sc_xfer_plug(mc_store_client_t *c);
+void mc_sc_xfer_unplug(mc_store_client_t *c);
+void mc_sc_xfer_defer(mc_store_client_t *c, const mc_xfer_op_t *x);
 /* An abandoned attempt's buffer with its transfers still in flight: freed
  * (or, for caller memory, released to the waiting op) at the last one. */
 typedef struct mc_sc_parked {
@@ -84,6 +92,15 @@ void mc_sc_copy_endpoint(char dst[256], mc_slice_t src);
 void mc_sc_put_next(mc_sc_op_t *op);
 /* Per-kind continuation after every posted transfer has completed. */
 void mc_sc_put_xfers_done(mc_sc_op_t *op);
+/* Put: one key's PutStart/UpsertStart result (entry of a replicas reply):
+ * finishes op or posts its writes (mc_store_client_batch.c shares it). */
+void mc_sc_put_on_list(mc_sc_op_t *op, mc_status_t s, const mc_store_rlist_t *l);
+/* Put: a new op for key with its own copy of data and config rc. */
+mc_sc_op_t *mc_sc_put_op_new(mc_store_client_t *c, mc_slice_t key, const void *data, size_t len,
+                             const mc_replicate_config_t *rc, bool upsert, mc_sc_done_fn done, void *arg);
+/* Put: op's transfers are done and a batch coalesces its End/Revoke: false
+ * if op is not (or no longer) part of a live batch. */
+bool mc_sc_batch_put_xfers_done(mc_sc_op_t *op);
 void mc_sc_get_xfers_done(mc_sc_op_t *op);
 
 #endif

@@ -39,8 +39,15 @@ static void on_finish_reply(void *arg, mc_status_t s, const mc_wire_hdr_t *hdr, 
 
 void mc_sc_put_xfers_done(mc_sc_op_t *op)
 {
-    mc_slice_t key = mc_slice(op->key, op->klen);
     bool ok = op->xfer_status == MC_OK;
+    if (ok) {
+        op->res.replicas = op->nrep;
+        op->res.endpoints = (const char (*)[256])op->endpoints;
+        op->res.segments = (const char (*)[256])op->segments;
+    }
+    if (op->wbatch && mc_sc_batch_put_xfers_done(op))
+        return; /* the batch sends one End / Revoke for all its keys */
+    mc_slice_t key = mc_slice(op->key, op->klen);
     mc_store_req_t q = {
         .client = op->c->agent.id,
         .nkeys = 1,
@@ -51,12 +58,33 @@ void mc_sc_put_xfers_done(mc_sc_op_t *op)
         q.type = ok ? MC_MSG_UPSERT_END : MC_MSG_UPSERT_REVOKE;
     else
         q.type = ok ? MC_MSG_PUT_END : MC_MSG_PUT_REVOKE;
-    if (ok) {
-        op->res.replicas = op->nrep;
-        op->res.endpoints = (const char (*)[256])op->endpoints;
-        op->res.segments = (const char (*)[256])op->segments;
-    }
     mc_sc_rpc(op, &q, on_finish_reply);
+}
+
+void mc_sc_put_on_list(mc_sc_op_t *op, mc_status_t s, const mc_store_rlist_t *l)
+{
+    if (s == MC_OK)
+        s = l->status;
+    if (s != MC_OK) {
+        if (s == MC_OBJECT_ALREADY_EXISTS && !op->upsert) {
+            op->res.value = 1; /* "existed": first writer wins, nothing written */
+            s = MC_OK;
+        }
+        mc_sc_op_finish(op, s);
+        return;
+    }
+    op->nrep = l->n;
+    for (uint32_t i = 0; i < l->n; i++) {
+        if (l->r[i].size != op->len) {
+            op->xfer_status = MC_INVALID_REPLICA;
+            continue;
+        }
+        mc_sc_copy_endpoint(op->endpoints[i], l->endpoint[i]);
+        mc_sc_copy_endpoint(op->segments[i], l->segment[i]);
+        mc_sc_xfer(op, MC_XFER_WRITE, op->endpoints[i], l->r[i].buffer_address, l->r[i].rkey);
+    }
+    if (op->pending_xfers == 0) /* nothing posted: finish the protocol now */
+        mc_sc_put_xfers_done(op);
 }
 
 static void on_start_reply(void *arg, mc_status_t s, const mc_wire_hdr_t *hdr, mc_rbuf_t *body)
@@ -70,31 +98,8 @@ static void on_start_reply(void *arg, mc_status_t s, const mc_wire_hdr_t *hdr, m
         s = rep.status;
     if (s == MC_OK && rep.n != 1)
         s = MC_RPC_FAIL;
-    if (s == MC_OK)
-        s = rep.l[0].status;
-    if (s != MC_OK) {
-        mc_store_replicas_reply_free(&rep);
-        if (s == MC_OBJECT_ALREADY_EXISTS && !op->upsert) {
-            op->res.value = 1; /* "existed": first writer wins, nothing written */
-            s = MC_OK;
-        }
-        mc_sc_op_finish(op, s);
-        return;
-    }
-    mc_store_rlist_t *l = &rep.l[0];
-    op->nrep = l->n;
-    for (uint32_t i = 0; i < l->n; i++) {
-        if (l->r[i].size != op->len) {
-            op->xfer_status = MC_INVALID_REPLICA;
-            continue;
-        }
-        mc_sc_copy_endpoint(op->endpoints[i], l->endpoint[i]);
-        mc_sc_copy_endpoint(op->segments[i], l->segment[i]);
-        mc_sc_xfer(op, MC_XFER_WRITE, op->endpoints[i], l->r[i].buffer_address);
-    }
+    mc_sc_put_on_list(op, s, s == MC_OK ? &rep.l[0] : NULL);
     mc_store_replicas_reply_free(&rep);
-    if (op->pending_xfers == 0) /* nothing posted: finish the protocol now */
-        mc_sc_put_xfers_done(op);
 }
 
 static void put_start(mc_sc_op_t *op)
@@ -134,12 +139,15 @@ void mc_sc_put_next(mc_sc_op_t *op)
     put_start(next);
 }
 
-void mc_sc_put(mc_store_client_t *c, mc_slice_t key, const void *data, size_t len, const mc_replicate_config_t *rc,
-               bool upsert, mc_sc_done_fn done, void *arg)
+mc_sc_op_t *mc_sc_put_op_new(mc_store_client_t *c, mc_slice_t key, const void *data, size_t len,
+                             const mc_replicate_config_t *rc, bool upsert, mc_sc_done_fn done, void *arg)
 {
     mc_sc_op_t *op = mc_sc_op_new(c, MC_SC_PUT, key, done, arg);
     op->upsert = upsert;
-    op->data = mc_memdup(data, len);
+    /* Inside a buffer registered once (put_from): borrowed, not copied; the
+     * callback runs only once no transfer reads it (mc_sc_op_finish). */
+    op->ext = mc_sc_buffer_covered(c, data, len) ? (uint8_t *)(uintptr_t)data : NULL;
+    op->data = op->ext ? op->ext : mc_memdup(data, len);
     op->len = len;
     op->wcfg.replica_num = rc->replica_num;
     op->wcfg.with_hard_pin = rc->with_hard_pin;
@@ -151,6 +159,13 @@ void mc_sc_put(mc_store_client_t *c, mc_slice_t key, const void *data, size_t le
         op->wpref[op->wcfg.npref++] = mc_slice_cstr(mc_strdup(rc->preferred_segment));
     for (uint32_t i = 0; i < rc->n_preferred_segments && op->wcfg.npref < MC_MSG_STORE_MAX_PREF; i++)
         op->wpref[op->wcfg.npref++] = mc_slice_cstr(mc_strdup(rc->preferred_segments[i]));
+    return op;
+}
+
+void mc_sc_put(mc_store_client_t *c, mc_slice_t key, const void *data, size_t len, const mc_replicate_config_t *rc,
+               bool upsert, mc_sc_done_fn done, void *arg)
+{
+    mc_sc_op_t *op = mc_sc_put_op_new(c, key, data, len, rc, upsert, done, arg);
     bool inserted;
     void **slot = mc_map_slot(&c->writes, key.p, key.len, &inserted);
     if (!inserted) { /* queue behind the write in flight on this key */

@@ -29,7 +29,7 @@ static bool read_next(mc_sc_op_t *op)
                 continue;
             op->next_replica++;
             op->xfer_status = MC_OK;
-            mc_sc_xfer(op, MC_XFER_READ, op->endpoints[i], op->rl.r[i].buffer_address);
+            mc_sc_xfer(op, MC_XFER_READ, op->endpoints[i], op->rl.r[i].buffer_address, op->rl.r[i].rkey);
             return true;
         }
     }

@@ -125,6 +125,53 @@ static cmd_ctx_t *cmd_ctx_new(store_client_node_t *n, const char *cmd, const cha
     return x;
 }
 
+/* put / upsert with keys=a,b,c (size, replicas as for one key): one
+ * batch put (one start RPC, one End/Revoke); each key has its own value
+ * and is traced as its own op. */
+static mc_status_t sc_batch_put_command(store_client_node_t *n, const char *cmd, const char *list,
+                                        const mc_conf_t *args)
+{
+    uint64_t size = 4096, replicas = n->default_replicas;
+    const char *sz = mc_conf_get(args, "size"), *rp = mc_conf_get(args, "replicas");
+    if ((sz && !mc_parse_size(sz, &size)) || (rp && !mc_parse_u64(rp, &replicas)) || size < MC_STORE_VALUE_MIN)
+        return MC_INVALID_PARAMS;
+    char *buf = mc_strdup(list);
+    uint32_t cap = 1;
+    for (const char *p = buf; *p; p++)
+        cap += *p == ',';
+    mc_slice_t *keys = mc_calloc(cap, sizeof *keys);
+    void **args_v = mc_calloc(cap, sizeof *args_v);
+    const void **vals = mc_calloc(cap, sizeof *vals);
+    size_t *lens = mc_calloc(cap, sizeof *lens);
+    uint32_t nk = 0;
+    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        cmd_ctx_t *x = cmd_ctx_new(n, cmd, t);
+        x->vid = mc_env_rand(n->env);
+        uint8_t *val = mc_malloc(size);
+        mc_store_value_fill(val, size, x->vid);
+        mc_env_tracef(n->env, "client.op_begin", "op=%s key=%s vid=%016llx size=%llu pin=none id=%llu", cmd, t,
+                      (unsigned long long)x->vid, (unsigned long long)size, (unsigned long long)x->id);
+        keys[nk] = mc_slice_cstr(x->key);
+        vals[nk] = val;
+        lens[nk] = size;
+        args_v[nk++] = x;
+    }
+    mc_replicate_config_t rc = {
+        .replica_num = (uint32_t)replicas,
+        .soft_pin_action = MC_SOFT_PIN_PRESERVE,
+        .preferred_segment = mc_conf_get(args, "preferred"),
+    };
+    mc_sc_batch_put(&n->sc, nk, keys, vals, lens, &rc, cmd[0] == 'u', on_done, args_v);
+    for (uint32_t i = 0; i < nk; i++)
+        mc_free((void *)vals[i]);
+    mc_free(vals);
+    mc_free(lens);
+    mc_free(keys);
+    mc_free(args_v);
+    mc_free(buf);
+    return nk ? MC_OK : MC_INVALID_PARAMS;
+}
+
 /* get / exist / remove with keys=a,b,c: one batch call (one master RPC);
  * each key is traced as its own op. */
 static mc_status_t sc_batch_command(store_client_node_t *n, const char *cmd, const char *list, bool force)
@@ -160,6 +207,8 @@ static mc_status_t sc_command(void *node, const char *cmd, const mc_conf_t *args
     const char *keys = mc_conf_get(args, "keys");
     if (keys && (!strcmp(cmd, "get") || !strcmp(cmd, "exist") || !strcmp(cmd, "remove")))
         return sc_batch_command(n, cmd, keys, arg_bool(args, "force"));
+    if (keys && (!strcmp(cmd, "put") || !strcmp(cmd, "upsert")))
+        return sc_batch_put_command(n, cmd, keys, args);
     const char *key = mc_conf_get(args, "key");
     bool needs_key = strcmp(cmd, "remove_all") && strcmp(cmd, "remove_by_regex");
     if (needs_key && !key) {

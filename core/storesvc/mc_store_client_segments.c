@@ -13,21 +13,24 @@
  * unmounts on its next tick (every 100 ms) after the deadline. */
 #define DRAIN_MARGIN_NS (500 * MC_NS_PER_MS)
 
-bool mc_sc_local_range_ok(const mc_store_client_t *c, uint64_t addr, uint64_t len)
+static mc_status_t range_in(const void *p, uint64_t size, uint64_t addr, uint64_t len)
 {
-    uint64_t base = (uint64_t)(uintptr_t)c->segment;
-    if (c->segment && addr >= base && len <= c->cfg.segment_size && addr - base <= c->cfg.segment_size - len)
-        return true;
-    for (uint32_t i = 0; i < c->nextra; i++) {
-        const mc_sc_seg_t *s = c->extra[i];
-        base = (uint64_t)(uintptr_t)s->base;
-        if (addr >= base && len <= s->size && addr - base <= s->size - len)
-            return true;
-    }
-    return false;
+    uint64_t base = (uint64_t)(uintptr_t)p;
+    return addr >= base && len <= size && addr - base <= size - len ? MC_OK : MC_INVALID_PARAMS;
 }
 
-static mc_msg_seg_t seg_msg(const mc_store_client_t *c, mc_uuid_t id, const void *base, uint64_t size)
+mc_status_t mc_sc_local_range_check(const mc_store_client_t *c, uint64_t addr, uint64_t len, uint32_t rkey)
+{
+    if (c->segment && rkey == c->segment_rkey)
+        return range_in(c->segment, c->cfg.segment_size, addr, len);
+    for (uint32_t i = 0; i < c->nextra; i++)
+        if (rkey == c->extra[i]->rkey)
+            return range_in(c->extra[i]->base, c->extra[i]->size, addr, len);
+    return MC_TRANSFER_FAIL;
+}
+
+static mc_msg_seg_t seg_msg(const mc_store_client_t *c, mc_uuid_t id, const void *base, uint64_t size,
+                            uint32_t rkey)
 {
     return (mc_msg_seg_t){
         .id = id,
@@ -36,6 +39,7 @@ static mc_msg_seg_t seg_msg(const mc_store_client_t *c, mc_uuid_t id, const void
         .size = size,
         .endpoint = mc_slice_cstr(c->endpoint),
         .protocol = mc_slice_cstr(c->cfg.protocol),
+        .rkey = rkey,
     };
 }
 
@@ -44,10 +48,10 @@ mc_msg_seg_t *mc_sc_segments_for_remount(mc_store_client_t *c, uint32_t *n)
     mc_msg_seg_t *v = mc_calloc(c->nextra + 1, sizeof *v);
     uint32_t k = 0;
     if (c->segment)
-        v[k++] = seg_msg(c, c->segment_id, c->segment, c->cfg.segment_size);
+        v[k++] = seg_msg(c, c->segment_id, c->segment, c->cfg.segment_size, c->segment_rkey);
     for (uint32_t i = 0; i < c->nextra; i++)
         if (!c->extra[i]->leaving)
-            v[k++] = seg_msg(c, c->extra[i]->id, c->extra[i]->base, c->extra[i]->size);
+            v[k++] = seg_msg(c, c->extra[i]->id, c->extra[i]->base, c->extra[i]->size, c->extra[i]->rkey);
     *n = k;
     return v;
 }
@@ -140,12 +144,14 @@ void mc_sc_mount_segment(mc_store_client_t *c, void *base, uint64_t size, mc_sc_
         mc_sc_op_finish(op, MC_INVALID_PARAMS);
         return;
     }
-    mc_status_t s = c->env->ops->mem_register(c->env, base, size);
+    uint32_t rkey = 0;
+    mc_status_t s = c->env->ops->mem_register(c->env, base, size, &rkey);
     if (s != MC_OK) {
         mc_sc_op_finish(op, s);
         return;
     }
     mc_sc_seg_t *seg = mc_calloc(1, sizeof *seg);
+    seg->rkey = rkey;
     seg->id.hi = mc_env_rand(c->env);
     seg->id.lo = mc_env_rand(c->env);
     seg->base = base;
@@ -156,7 +162,7 @@ void mc_sc_mount_segment(mc_store_client_t *c, void *base, uint64_t size, mc_sc_
     /* op->data carries the pending record (op_release frees it if the
      * client is destroyed before the reply) */
     op->data = (uint8_t *)(void *)seg;
-    mc_msg_seg_t m = seg_msg(c, seg->id, base, size);
+    mc_msg_seg_t m = seg_msg(c, seg->id, base, size, rkey);
     mc_store_req_t q = {.type = MC_MSG_MOUNT_SEGMENT, .client = c->agent.id, .nsegs = 1, .segs = &m};
     mc_sc_rpc(op, &q, on_mount_reply);
 }

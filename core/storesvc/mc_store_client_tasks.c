@@ -133,9 +133,11 @@ typedef struct mc_sc_task_run {
     uint32_t ntargets;
     /* from Copy/MoveStart */
     uint64_t src_addr, len;
+    uint32_t src_rkey;
     char src_ep[256];
     uint32_t ntgt;
     uint64_t tgt_addr[MC_STORE_MAX_REPLICAS];
+    uint32_t tgt_rkey[MC_STORE_MAX_REPLICAS];
     char tgt_ep[MC_STORE_MAX_REPLICAS][256];
     mc_status_t fail; /* first failure; MC_OK while all went well */
 } mc_sc_task_run_t;
@@ -230,7 +232,8 @@ static void after_write(void *arg, const mc_sc_result_t *r)
 static void task_write(mc_sc_task_run_t *t)
 {
     mc_store_client_t *c = t->c;
-    if (strcmp(t->src_ep, c->endpoint) != 0 || !mc_sc_local_range_ok(c, t->src_addr, t->len)) {
+    if (strcmp(t->src_ep, c->endpoint) != 0 ||
+        mc_sc_local_range_check(c, t->src_addr, t->len, t->src_rkey) != MC_OK) {
         mc_env_logf(c->env, MC_LOG_WARN, "client", "task source replica is not in this client's memory");
         t->fail = MC_INVALID_PARAMS;
         task_end(t);
@@ -240,7 +243,7 @@ static void task_write(mc_sc_task_run_t *t)
     op->data = mc_memdup((const void *)(uintptr_t)t->src_addr, t->len);
     op->len = t->len;
     for (uint32_t i = 0; i < t->ntgt; i++)
-        mc_sc_xfer(op, MC_XFER_WRITE, t->tgt_ep[i], t->tgt_addr[i]);
+        mc_sc_xfer(op, MC_XFER_WRITE, t->tgt_ep[i], t->tgt_addr[i], t->tgt_rkey[i]);
 }
 
 static void after_start(void *arg, const mc_sc_result_t *r)
@@ -270,11 +273,13 @@ static void on_start_reply(void *arg, mc_status_t s, const mc_wire_hdr_t *hdr, m
         s = MC_RPC_FAIL;
     if (s == MC_OK) {
         t->src_addr = rep.l[0].r[0].buffer_address;
+        t->src_rkey = rep.l[0].r[0].rkey;
         t->len = rep.l[0].r[0].size;
         mc_sc_copy_endpoint(t->src_ep, rep.l[0].endpoint[0]);
         t->ntgt = rep.l[1].n;
         for (uint32_t i = 0; i < t->ntgt; i++) {
             t->tgt_addr[i] = rep.l[1].r[i].buffer_address;
+            t->tgt_rkey[i] = rep.l[1].r[i].rkey;
             mc_sc_copy_endpoint(t->tgt_ep[i], rep.l[1].endpoint[i]);
             if (rep.l[1].r[i].size != t->len)
                 s = MC_RPC_FAIL;

@@ -115,6 +115,7 @@ static void conv_seg(const mc_msg_seg_t *in, mc_segment_info_t *out, char **strs
     out->name = strs[0];
     out->base = in->base;
     out->size = in->size;
+    out->rkey = in->rkey;
     out->te_endpoint = strs[1];
     out->protocol = strs[2];
 }

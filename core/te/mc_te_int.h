@@ -17,7 +17,7 @@ typedef struct te_buf {
     uint64_t len;
     char *location;
     bool remote;
-    uint32_t key; /* registration sequence number: keys in the descriptor */
+    uint32_t key; /* the env's registration key: rkey/lkey in the descriptor */
 } te_buf_t;
 
 /* Health of one local path (NIC). Policy in mc_te_path.c. */
@@ -83,6 +83,7 @@ typedef struct te_slice {
     uint64_t off;
     uint64_t len;
     uint64_t tag;
+    uint32_t rkey;  /* the peer buffer's registration key */
     uint32_t retry; /* failed attempts so far */
     uint8_t path;
     mc_timer_t timer; /* slice_timeout */
@@ -142,7 +143,6 @@ struct mc_te {
     bool publish;
     /* memory */
     mc_vec_t bufs; /* te_buf_t sorted by addr */
-    uint32_t next_key;
     /* segments */
     te_seg_t *local;      /* id 0 */
     mc_map_t segs_by_id;  /* id -> te_seg_t* (loaded) */

@@ -51,11 +51,6 @@ uint64_t te_local_covered(mc_te_t *te, uint64_t addr, uint64_t need)
  * core). Derived from the registration order, never from the address:
  * addresses differ between runs (ASLR) and the descriptor's length must
  * not, or the simulator's timing (and trace hash) would. */
-static uint32_t fake_key(uint32_t seq, uint32_t path)
-{
-    return 0x10000000u + (seq % 0x100000u) * 0x100u + (path & 0xffu);
-}
-
 static void fake_gid(const char *seg, uint32_t path, char out[48])
 {
     uint64_t h = mc_hash64(seg, strlen(seg), MC_HASH64_INIT + path);
@@ -96,10 +91,13 @@ void te_desc_rebuild(mc_te_t *te)
     for (size_t i = 0; i < te->bufs.len; i++) {
         te_buf_t *b = MC_VEC_AT(&te->bufs, te_buf_t, i);
         const char *bname = rdma ? (strcmp(b->location, "*") == 0 ? "cpu:0" : b->location) : te->name;
-        mc_te_buffer_desc_t *bd = mc_te_seg_desc_add_buffer(d, bname, b->addr, b->len, rdma ? te->npaths : 0);
-        for (uint32_t p = 0; rdma && p < te->npaths; p++) {
-            bd->lkey[p] = fake_key(b->key, p);
-            bd->rkey[p] = fake_key(b->key, p);
+        /* The env's registration key is the rkey on every device (tcp: one
+         * entry): peers put it in each op, so a descriptor of an earlier
+         * registration or process at the same address fails cleanly. */
+        mc_te_buffer_desc_t *bd = mc_te_seg_desc_add_buffer(d, bname, b->addr, b->len, rdma ? te->npaths : 1);
+        for (uint32_t p = 0; p < bd->nrkey; p++) {
+            bd->lkey[p] = b->key;
+            bd->rkey[p] = b->key;
         }
         if (rdma && !b->remote) {
             mc_free(bd->rkey);
@@ -175,7 +173,8 @@ static int add_region(mc_te_t *te, void *addr, uint64_t len, const char *locatio
     int rc = check_new(te, a, len);
     if (rc)
         return rc;
-    if (te->env->ops->mem_register(te->env, addr, (size_t)len) != MC_OK)
+    uint32_t key = 0;
+    if (te->env->ops->mem_register(te->env, addr, (size_t)len, &key) != MC_OK)
         return MC_TE_ERR_MEMORY;
     size_t i = upper_bound(te, a);
     mc_vec_push(&te->bufs);
@@ -187,7 +186,7 @@ static int add_region(mc_te_t *te, void *addr, uint64_t len, const char *locatio
     b->len = len;
     b->location = mc_strdup(location && *location ? location : "*");
     b->remote = remote;
-    b->key = ++te->next_key;
+    b->key = key;
     mc_env_tracef(te->env, "te.register", "segment=%s len=%llu", te->name, (unsigned long long)len);
     return MC_TE_ERR_OK;
 }

@@ -106,7 +106,7 @@ char *mc_te_seg_desc_encode(const mc_te_seg_desc_t *d)
         cJSON_AddStringToObject(o, "name", b->name);
         add_u64(o, "addr", b->addr);
         add_u64(o, "length", b->length);
-        if (rdma) {
+        if (rdma || b->nrkey) { /* tcp: our registration key, ignored upstream */
             cJSON_AddItemToObject(o, "rkey", u32_array(b->rkey, b->nrkey));
             cJSON_AddItemToObject(o, "lkey", u32_array(b->lkey, b->nlkey));
         }
@@ -313,7 +313,8 @@ static bool decode_buffers(dec_t *x, const cJSON *root, mc_te_seg_desc_t *d)
             !get_keys(x, cJSON_GetObjectItemCaseSensitive(o, "lkey"), "buffers[].lkey", &b->lkey, &b->nlkey) ||
             !get_str(x, o, "protocol", false, &b->protocol))
             return false;
-        if (b->nrkey && (b->nrkey != b->nlkey || b->nrkey != d->ndevices))
+        /* One key per device; a device-less (tcp) descriptor of ours has one. */
+        if (b->nrkey && (b->nrkey != b->nlkey || b->nrkey != (d->ndevices ? d->ndevices : 1)))
             return fail(x, "buffers[]: rkey/lkey/devices length mismatch");
     }
     return true;

@@ -48,6 +48,7 @@ static void post(te_slice_t *s)
         .local = (uint8_t *)q->r.source + s->off,
         .peer = q->seg->data_addr ? q->seg->data_addr : q->seg->peer_addr,
         .remote_addr = q->r.target_offset + s->off,
+        .remote_key = s->rkey,
         .len = s->len,
         .tag = s->tag,
     };
@@ -109,6 +110,7 @@ void te_req_pump(te_req_t *q)
         s->req = q;
         s->off = off;
         s->len = len;
+        s->rkey = pb->nrkey ? pb->rkey[0] : 0; /* no key: an upstream tcp peer */
         s->path = te_path_pick(te, q->start_path + q->nslices);
         mc_list_init(&s->link);
         q->nslices++;
@@ -178,6 +180,7 @@ static void slice_timeout_fire(void *arg)
     s->req = q;
     s->off = old->off;
     s->len = old->len;
+    s->rkey = old->rkey;
     s->retry = old->retry;
     s->path = old->path;
     mc_list_init(&s->link);

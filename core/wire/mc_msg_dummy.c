@@ -4,6 +4,7 @@
 
 #include "../base/mc_assert.h"
 #include "../base/mc_mem.h"
+#include "mc_wire_schema.h"
 
 /* Field groups, encoded in this order when present. */
 enum {
@@ -17,10 +18,7 @@ enum {
     F_RESULTS = 1 << 7, /* count + results */
 };
 
-static const struct {
-    uint16_t type;
-    uint16_t fields;
-} schema[] = {
+static const mc_wire_schema_t schema[] = {
     {MC_MSG_DUMMY_HELLO, F_NAME},
     {MC_MSG_DUMMY_HELLO_REPLY, F_STATUS | F_SESSION | F_NAME},
     {MC_MSG_DUMMY_SHM_REGISTER, F_SESSION | F_SHM},
@@ -35,10 +33,7 @@ static const struct {
 
 static int schema_of(uint16_t type)
 {
-    for (size_t i = 0; i < MC_ARRAY_LEN(schema); i++)
-        if (schema[i].type == type)
-            return schema[i].fields;
-    return -1;
+    return mc_wire_schema_fields(schema, MC_ARRAY_LEN(schema), type);
 }
 
 bool mc_msg_dummy_type_known(uint16_t type)
@@ -64,11 +59,6 @@ const char *mc_msg_dummy_type_name(uint16_t type)
 
 /* ---- encoding ---- */
 
-static void put_slice(mc_wbuf_t *w, mc_slice_t s)
-{
-    mc_wbuf_blob(w, s.p, s.len);
-}
-
 enum {
     CFG_HARD_PIN = 1,
     CFG_SAME_NODE = 2,
@@ -87,32 +77,18 @@ static void put_cfg(mc_wbuf_t *w, const mc_dummy_cfg_t *c)
     mc_wbuf_u8(w, c->soft_pin_action);
     mc_wbuf_u64(w, c->soft_pin_ttl_ms);
     if (c->has_preferred_segment)
-        put_slice(w, c->preferred_segment);
+        mc_wire_put_slice(w, c->preferred_segment);
     mc_wbuf_u32(w, c->npref);
     for (uint32_t i = 0; i < c->npref; i++)
-        put_slice(w, c->pref[i]);
+        mc_wire_put_slice(w, c->pref[i]);
     if (c->has_group)
-        put_slice(w, c->group);
+        mc_wire_put_slice(w, c->group);
 }
 
 static bool has_key(uint8_t kind)
 {
     return kind != MC_DUMMY_OP_REMOVE_REGEX && kind != MC_DUMMY_OP_REMOVE_ALL && kind != MC_DUMMY_OP_HEALTH &&
            kind != MC_DUMMY_OP_QUERY_TASK;
-}
-
-static void put_uuid(mc_wbuf_t *w, mc_uuid_t u)
-{
-    mc_wbuf_u64(w, u.hi);
-    mc_wbuf_u64(w, u.lo);
-}
-
-static mc_uuid_t get_uuid(mc_rbuf_t *r)
-{
-    mc_uuid_t u;
-    u.hi = mc_rbuf_u64(r);
-    u.lo = mc_rbuf_u64(r);
-    return u;
 }
 
 static bool is_write(uint8_t kind)
@@ -125,14 +101,14 @@ static void put_op(mc_wbuf_t *w, const mc_dummy_op_t *op)
     mc_wbuf_u8(w, op->kind);
     mc_wbuf_u8(w, op->flags);
     if (has_key(op->kind))
-        put_slice(w, op->key);
+        mc_wire_put_slice(w, op->key);
     switch (op->kind) {
     case MC_DUMMY_OP_PUT:
     case MC_DUMMY_OP_UPSERT:
         put_cfg(w, &op->cfg);
         mc_wbuf_u8(w, op->value_mem);
         if (op->value_mem == MC_DUMMY_MEM_INLINE) {
-            put_slice(w, op->value);
+            mc_wire_put_slice(w, op->value);
         } else {
             mc_wbuf_u64(w, op->value_addr);
             mc_wbuf_u64(w, op->value_len);
@@ -146,17 +122,17 @@ static void put_op(mc_wbuf_t *w, const mc_dummy_op_t *op)
         }
         break;
     case MC_DUMMY_OP_SIZE: mc_wbuf_u32(w, op->descs_cap); break;
-    case MC_DUMMY_OP_REMOVE_REGEX: put_slice(w, op->pattern); break;
+    case MC_DUMMY_OP_REMOVE_REGEX: mc_wire_put_slice(w, op->pattern); break;
     case MC_DUMMY_OP_COPY_TASK:
         mc_wbuf_u32(w, op->ntargets);
         for (uint32_t i = 0; i < op->ntargets; i++)
-            put_slice(w, op->targets[i]);
+            mc_wire_put_slice(w, op->targets[i]);
         break;
     case MC_DUMMY_OP_MOVE_TASK:
-        put_slice(w, op->source);
-        put_slice(w, op->target);
+        mc_wire_put_slice(w, op->source);
+        mc_wire_put_slice(w, op->target);
         break;
-    case MC_DUMMY_OP_QUERY_TASK: put_uuid(w, op->task); break;
+    case MC_DUMMY_OP_QUERY_TASK: mc_wire_put_uuid(w, op->task); break;
     default: break;
     }
 }
@@ -170,7 +146,7 @@ static void put_result(mc_wbuf_t *w, const mc_dummy_result_t *r)
     if (r->out_mem == MC_DUMMY_MEM_SHM)
         mc_wbuf_u64(w, r->out_addr);
     else if (r->out_mem == MC_DUMMY_MEM_INLINE)
-        put_slice(w, r->out);
+        mc_wire_put_slice(w, r->out);
     mc_wbuf_u32(w, r->ndescs);
     mc_wbuf_u32(w, r->nentries);
     for (uint32_t i = 0; i < r->nentries; i++) {
@@ -179,18 +155,18 @@ static void put_result(mc_wbuf_t *w, const mc_dummy_result_t *r)
         mc_wbuf_u8(w, d->type);
         mc_wbuf_u64(w, d->buffer_address);
         mc_wbuf_u64(w, d->size);
-        put_slice(w, d->endpoint);
+        mc_wire_put_slice(w, d->endpoint);
     }
     mc_wbuf_u8(w, r->extra);
     if (r->extra != MC_DUMMY_EXTRA_NONE)
-        put_uuid(w, r->task);
+        mc_wire_put_uuid(w, r->task);
     if (r->extra == MC_DUMMY_EXTRA_TASK_INFO) {
         mc_wbuf_i32(w, r->task_type);
         mc_wbuf_i32(w, r->task_status);
         mc_wbuf_u64(w, r->created_at_ms);
         mc_wbuf_u64(w, r->last_updated_at_ms);
-        put_uuid(w, r->assigned_client);
-        put_slice(w, r->message);
+        mc_wire_put_uuid(w, r->assigned_client);
+        mc_wire_put_slice(w, r->message);
     }
 }
 
@@ -202,9 +178,9 @@ void mc_dummy_msg_encode(mc_wbuf_t *w, uint64_t req_id, const mc_dummy_msg_t *m)
     if (f & F_STATUS)
         mc_wbuf_i32(w, m->status);
     if (f & F_SESSION)
-        put_uuid(w, m->session);
+        mc_wire_put_uuid(w, m->session);
     if (f & F_NAME)
-        put_slice(w, m->name);
+        mc_wire_put_slice(w, m->name);
     if (f & F_SHM) {
         mc_wbuf_u64(w, m->base);
         mc_wbuf_u64(w, m->size);
@@ -231,14 +207,6 @@ void mc_dummy_msg_encode(mc_wbuf_t *w, uint64_t req_id, const mc_dummy_msg_t *m)
 }
 
 /* ---- decoding ---- */
-
-static bool get_bool(mc_rbuf_t *r)
-{
-    uint8_t v = mc_rbuf_u8(r);
-    if (v > 1)
-        mc_rbuf_fail(r);
-    return v == 1;
-}
 
 static void get_cfg(mc_rbuf_t *r, mc_dummy_cfg_t *c)
 {
@@ -317,7 +285,7 @@ static void get_op(mc_rbuf_t *r, mc_dummy_op_t *op)
         op->source = mc_rbuf_blob(r, MC_WIRE_MAX_NAME);
         op->target = mc_rbuf_blob(r, MC_WIRE_MAX_NAME);
         break;
-    case MC_DUMMY_OP_QUERY_TASK: op->task = get_uuid(r); break;
+    case MC_DUMMY_OP_QUERY_TASK: op->task = mc_wire_get_uuid(r); break;
     default: break;
     }
     /* RELEASE only makes sense for a staged shared-memory value */
@@ -355,13 +323,13 @@ static void get_result(mc_rbuf_t *r, mc_dummy_result_t *res)
     if (res->extra > MC_DUMMY_EXTRA_TASK_INFO)
         mc_rbuf_fail(r);
     if (res->extra != MC_DUMMY_EXTRA_NONE)
-        res->task = get_uuid(r);
+        res->task = mc_wire_get_uuid(r);
     if (res->extra == MC_DUMMY_EXTRA_TASK_INFO) {
         res->task_type = mc_rbuf_i32(r);
         res->task_status = mc_rbuf_i32(r);
         res->created_at_ms = mc_rbuf_u64(r);
         res->last_updated_at_ms = mc_rbuf_u64(r);
-        res->assigned_client = get_uuid(r);
+        res->assigned_client = mc_wire_get_uuid(r);
         res->message = mc_rbuf_blob(r, MC_WIRE_MAX_NAME);
     }
 }
@@ -376,13 +344,13 @@ mc_status_t mc_dummy_msg_decode(uint16_t type, mc_rbuf_t *r, mc_dummy_msg_t *m)
     if (f & F_STATUS)
         m->status = mc_rbuf_i32(r);
     if (f & F_SESSION)
-        m->session = get_uuid(r);
+        m->session = mc_wire_get_uuid(r);
     if (f & F_NAME)
         m->name = mc_rbuf_blob(r, MC_WIRE_MAX_NAME);
     if (f & F_SHM) {
         m->base = mc_rbuf_u64(r);
         m->size = mc_rbuf_u64(r);
-        m->is_local_buffer = get_bool(r);
+        m->is_local_buffer = mc_wire_get_bool(r);
     }
     if (f & F_BASE)
         m->base = mc_rbuf_u64(r);

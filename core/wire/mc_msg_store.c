@@ -4,6 +4,7 @@
 
 #include "../base/mc_assert.h"
 #include "../base/mc_mem.h"
+#include "mc_wire_schema.h"
 
 /* Field groups, encoded in this order when present. */
 enum {
@@ -24,10 +25,7 @@ enum {
     F_TSTATUS = 1 << 14, /* task status u8 + message blob */
 };
 
-static const struct {
-    uint16_t type;
-    uint16_t fields;
-} schema[] = {
+static const mc_wire_schema_t schema[] = {
     {MC_MSG_MOUNT_SEGMENT, F_CLIENT | F_SEGS},
     {MC_MSG_REMOUNT_SEGMENTS, F_CLIENT | F_NAME | F_SEGS},
     {MC_MSG_UNMOUNT_SEGMENT, F_CLIENT | F_SEGID},
@@ -60,10 +58,7 @@ static const struct {
 
 static int schema_of(uint16_t type)
 {
-    for (size_t i = 0; i < MC_ARRAY_LEN(schema); i++)
-        if (schema[i].type == type)
-            return schema[i].fields;
-    return -1;
+    return mc_wire_schema_fields(schema, MC_ARRAY_LEN(schema), type);
 }
 
 bool mc_store_req_type_known(uint16_t type)
@@ -71,24 +66,11 @@ bool mc_store_req_type_known(uint16_t type)
     return schema_of(type) >= 0;
 }
 
-static void put_uuid(mc_wbuf_t *w, mc_uuid_t u)
-{
-    mc_wbuf_u64(w, u.hi);
-    mc_wbuf_u64(w, u.lo);
-}
-
-static mc_uuid_t get_uuid(mc_rbuf_t *r)
-{
-    mc_uuid_t u;
-    u.hi = mc_rbuf_u64(r);
-    u.lo = mc_rbuf_u64(r);
-    return u;
-}
-
-static void put_slice(mc_wbuf_t *w, mc_slice_t s)
-{
-    mc_wbuf_blob(w, s.p, s.len);
-}
+/* the shared field encodings (mc_wire_schema.h) under short names */
+#define put_uuid mc_wire_put_uuid
+#define get_uuid mc_wire_get_uuid
+#define put_slice mc_wire_put_slice
+#define get_bool mc_wire_get_bool
 
 void mc_store_req_encode(mc_wbuf_t *w, uint64_t req_id, const mc_store_req_t *m)
 {
@@ -138,6 +120,7 @@ void mc_store_req_encode(mc_wbuf_t *w, uint64_t req_id, const mc_store_req_t *m)
             mc_wbuf_u64(w, s->size);
             put_slice(w, s->endpoint);
             put_slice(w, s->protocol);
+            mc_wbuf_u32(w, s->rkey);
         }
     }
     if (f & F_SEGID)
@@ -156,14 +139,6 @@ void mc_store_req_encode(mc_wbuf_t *w, uint64_t req_id, const mc_store_req_t *m)
         put_slice(w, m->message);
     }
     mc_wire_finish(w);
-}
-
-static bool get_bool(mc_rbuf_t *r)
-{
-    uint8_t v = mc_rbuf_u8(r);
-    if (v > 1)
-        mc_rbuf_fail(r);
-    return v == 1;
 }
 
 mc_status_t mc_store_req_decode(uint16_t type, mc_rbuf_t *r, mc_store_req_t *m)
@@ -221,8 +196,8 @@ mc_status_t mc_store_req_decode(uint16_t type, mc_rbuf_t *r, mc_store_req_t *m)
     if (f & F_PATTERN)
         m->pattern = mc_rbuf_blob(r, MC_WIRE_MAX_KEY);
     if (f & F_SEGS) {
-        /* uuid + 3 blob prefixes + base + size */
-        m->nsegs = mc_rbuf_count(r, 16 + 12 + 16, MC_MSG_STORE_MAX_SEGS);
+        /* uuid + 3 blob prefixes + base + size + rkey */
+        m->nsegs = mc_rbuf_count(r, 16 + 12 + 16 + 4, MC_MSG_STORE_MAX_SEGS);
         m->segs = mc_calloc(m->nsegs, sizeof *m->segs);
         for (uint32_t i = 0; i < m->nsegs && mc_rbuf_ok(r); i++) {
             mc_msg_seg_t *s = &m->segs[i];
@@ -232,6 +207,7 @@ mc_status_t mc_store_req_decode(uint16_t type, mc_rbuf_t *r, mc_store_req_t *m)
             s->size = mc_rbuf_u64(r);
             s->endpoint = mc_rbuf_blob(r, MC_WIRE_MAX_NAME);
             s->protocol = mc_rbuf_blob(r, MC_WIRE_MAX_NAME);
+            s->rkey = mc_rbuf_u32(r);
         }
     }
     if (f & F_SEGID)
@@ -338,6 +314,7 @@ void mc_store_replicas_reply_add(mc_wbuf_t *w, mc_slice_t key, int32_t status, c
         mc_wbuf_u64(w, d->id);
         mc_wbuf_u64(w, d->buffer_address);
         mc_wbuf_u64(w, d->size);
+        mc_wbuf_u32(w, d->rkey);
         put_cstr(w, d->endpoint);
         put_cstr(w, d->protocol);
         put_cstr(w, d->segment_name);
@@ -367,6 +344,7 @@ static void get_rlist(mc_rbuf_t *r, mc_store_rlist_t *l)
         d->id = mc_rbuf_u64(r);
         d->buffer_address = mc_rbuf_u64(r);
         d->size = mc_rbuf_u64(r);
+        d->rkey = mc_rbuf_u32(r);
         l->endpoint[i] = mc_rbuf_blob(r, MC_WIRE_MAX_NAME);
         l->protocol[i] = mc_rbuf_blob(r, MC_WIRE_MAX_NAME);
         l->segment[i] = mc_rbuf_blob(r, MC_WIRE_MAX_NAME);

@@ -80,6 +80,7 @@ typedef struct mc_msg_seg {
     uint64_t size;
     mc_slice_t endpoint;
     mc_slice_t protocol;
+    uint32_t rkey; /* registration key of [base, base+size) in the owner */
 } mc_msg_seg_t;
 
 typedef struct mc_msg_config {

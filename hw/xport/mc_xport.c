@@ -384,6 +384,11 @@ void mc_xport_destroy(mc_xport_t *x)
 
 mc_status_t mc_xport_mem_register(mc_xport_t *x, void *addr, size_t len)
 {
+    return mc_xport_mem_register_key(x, addr, len, NULL);
+}
+
+mc_status_t mc_xport_mem_register_key(mc_xport_t *x, void *addr, size_t len, uint32_t *key)
+{
     uint32_t shm_id = 0;
     uint64_t shm_off = 0;
     if (addr && len)
@@ -395,6 +400,8 @@ mc_status_t mc_xport_mem_register(mc_xport_t *x, void *addr, size_t len)
     for (int i = 0; i < MC_XPORT_BE_COUNT; i++)
         if (x->be[i] && x->be[i]->mem_register)
             x->be[i]->mem_register(x->be_state[i], r);
+    if (key)
+        *key = r->key;
     return MC_OK;
 }
 
@@ -536,6 +543,7 @@ static mc_status_t mc_xport_post_one(mc_xport_t *x, const mc_xfer_op_t *in)
     op->opcode = in->opcode;
     op->local = in->local;
     op->remote = in->remote_addr;
+    op->remote_key = in->remote_key;
     op->len = in->len;
     snprintf(op->peer, sizeof op->peer, "%s", in->peer);
     atomic_init(&op->status, MC_OK);
@@ -563,11 +571,13 @@ fail:
 mc_status_t mc_xport_post(mc_xport_t *x, const mc_xfer_op_t *ops, size_t n)
 {
     mc_status_t ret = MC_OK;
+    mc_xport_tcp_plug(); /* one sender wake-up per connection for the batch */
     for (size_t i = 0; i < n; i++) {
         mc_status_t s = mc_xport_post_one(x, &ops[i]);
         if (ret == MC_OK)
             ret = s;
     }
+    mc_xport_tcp_unplug();
     return ret;
 }
 

@@ -6,7 +6,7 @@
  * into (core/env/mc_env.h contracts):
  *
  *     x = mc_xport_create(&opts);            // opts.post = loop poster
- *     mem_register   -> mc_xport_mem_register(x, addr, len)
+ *     mem_register   -> mc_xport_mem_register_key(x, addr, len, key)
  *     mem_unregister -> mc_xport_mem_unregister(x, addr)
  *     xfer_post      -> mc_xport_post(x, ops, n)
  *     opts.done(ctx, tag, status)  == on_xfer_done (runs on the loop thread)
@@ -43,7 +43,9 @@
  *                      inside one region registered here, or the receiver
  *                      rejected the remote range (not inside ONE region it
  *                      registered: no memory was touched)
- *   MC_TRANSFER_FAIL   unresolvable peer, connect failure, connection
+ *   MC_TRANSFER_FAIL   remote_key is not the key of any region the peer
+ *                      registered (stale descriptor; nothing touched),
+ *                      unresolvable peer, connect failure, connection
  *                      reset / peer death / malformed reply, xport closing
  *   MC_RPC_TIMEOUT     no progress on the op's connection for the transfer
  *                      timeout (the connection is closed; its other ops
@@ -131,6 +133,13 @@ void mc_xport_destroy(mc_xport_t *x);
 /* Register [addr, addr+len) for local and remote access. MC_INVALID_PARAMS
  * for NULL/0/overflow or an overlap with a registered region. */
 mc_status_t mc_xport_mem_register(mc_xport_t *x, void *addr, size_t len);
+/* Same, returning the registration key (*key may be NULL): peers put it in
+ * mc_xfer_op_t.remote_key; an op with another nonzero key fails with
+ * MC_TRANSFER_FAIL (no region has it) or MC_INVALID_PARAMS (the range is
+ * not inside the keyed region), touching nothing. Keys are nonzero, never
+ * reused by this process and start at a random point per process. An op
+ * with remote_key 0 is checked by range only (users without keys). */
+mc_status_t mc_xport_mem_register_key(mc_xport_t *x, void *addr, size_t len, uint32_t *key);
 /* MC_INVALID_PARAMS if addr is not the base of a registered region. */
 mc_status_t mc_xport_mem_unregister(mc_xport_t *x, void *addr);
 

@@ -22,6 +22,7 @@ typedef struct mc_xport_op {
     uint8_t opcode; /* enum mc_xfer_opcode */
     uint8_t *local;
     uint64_t remote;
+    uint32_t remote_key; /* 0 = none */
     uint64_t len;
     char peer[MC_XPORT_PEER_LEN];
     mc_xport_endpoint_t ep;
@@ -99,6 +100,11 @@ void mc_xport_complete(mc_xport_t *x, uint64_t tag, mc_status_t status);
 void mc_xport_op_part_done(mc_xport_op_t *op, mc_status_t status);
 /* Hand an op to the tcp backend (any thread): the shm backend's fallback. */
 void mc_xport_post_tcp(mc_xport_t *x, mc_xport_op_t *op);
+/* Between plug and unplug (per thread, nesting) the TCP backend wakes its
+ * senders once, at unplug, and keeps a batch's small slices on one
+ * connection per peer (mc_xport_tcp.c). */
+void mc_xport_tcp_plug(void);
+void mc_xport_tcp_unplug(void);
 
 /* Detached worker thread counted for destroy; 0 or -1. */
 int mc_xport_thread_start(mc_xport_t *x, void *(*fn)(void *), void *arg);

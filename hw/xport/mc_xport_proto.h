@@ -4,20 +4,25 @@
  * Per connection, the initiator sends requests back to back (pipelined);
  * the receiver serves them in order and answers each with one response.
  *
- * Request, 32 bytes, little-endian:
+ * Request, 40 bytes, little-endian:
  *    0 u32 magic 'M','C','X','Q'
- *    4 u8  version (1)
+ *    4 u8  version (2)
  *    5 u8  opcode (0 READ: remote -> initiator, 1 WRITE: initiator -> remote)
  *    6 u16 reserved, 0
  *    8 u64 len    (1 .. MC_XPORT_PROTO_MAX_LEN; one slice)
  *   16 u64 addr   receiver-local virtual address; addr + len must not wrap
  *   24 u64 req_id initiator's id, echoed in the response
+ *   32 u32 key    the region's registration key (mc_xfer_op_t.remote_key);
+ *                 0 = none (the range alone decides)
+ *   36 u32 reserved, 0
  *  WRITE: followed by len payload bytes.
  *
  * Response, 16 bytes, little-endian:
  *    0 u32 magic 'M','C','X','R'
  *    4 u32 code   0 OK, 1 REJECTED (range not inside one registered region;
- *                 nothing touched), 2 ERROR (receiver-side failure)
+ *                 nothing touched), 2 ERROR (receiver-side failure),
+ *                 3 BAD_KEY (no region has the key: a stale descriptor of
+ *                 an earlier registration or process; nothing touched)
  *    8 u64 req_id
  *  READ + OK: followed by len bytes. A WRITE's response is sent only after
  *  all len bytes were stored at addr (so OK means "landed").
@@ -31,17 +36,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MC_XPORT_REQ_LEN 32
+#define MC_XPORT_REQ_LEN 40
 #define MC_XPORT_RESP_LEN 16
 #define MC_XPORT_REQ_MAGIC 0x5158434Du  /* "MCXQ" */
 #define MC_XPORT_RESP_MAGIC 0x5258434Du /* "MCXR" */
-#define MC_XPORT_PROTO_VERSION 1
+#define MC_XPORT_PROTO_VERSION 2
 #define MC_XPORT_PROTO_MAX_LEN (64ull << 20)
 
 enum mc_xport_code {
     MC_XPORT_CODE_OK = 0,
     MC_XPORT_CODE_REJECTED = 1,
     MC_XPORT_CODE_ERROR = 2,
+    MC_XPORT_CODE_BAD_KEY = 3,
 };
 
 /* Decoder results. */
@@ -56,6 +62,7 @@ typedef struct mc_xport_req {
     uint64_t len;
     uint64_t addr;
     uint64_t req_id;
+    uint32_t key;
 } mc_xport_req_t;
 
 typedef struct mc_xport_resp {

@@ -3,10 +3,27 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+/* A random start per process, so a restarted process under the same
+ * address does not issue its predecessor's keys. */
+static uint32_t mc_xport_key_seed(void)
+{
+    uint32_t v = 0;
+    if (getrandom(&v, sizeof v, GRND_NONBLOCK) != (ssize_t)sizeof v) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        v = (uint32_t)ts.tv_nsec ^ (uint32_t)ts.tv_sec * 2654435761u ^ (uint32_t)getpid() << 16;
+    }
+    return v;
+}
 
 int mc_xport_regions_init(mc_xport_regions_t *t)
 {
     memset(t, 0, sizeof *t);
+    t->key_next = mc_xport_key_seed();
     if (pthread_rwlock_init(&t->lock, NULL) != 0)
         return -1;
     if (pthread_mutex_init(&t->pin_mu, NULL) != 0)
@@ -88,6 +105,9 @@ mc_status_t mc_xport_regions_add(mc_xport_regions_t *t, uintptr_t base, size_t l
     }
     r->base = base;
     r->len = len;
+    do /* never 0 ("no key"); wraps only after 2^32 registrations */
+        r->key = t->key_next++;
+    while (r->key == 0);
     r->shm_id = shm_id;
     r->shm_off = shm_off;
     memmove(&t->v[i + 1], &t->v[i], (t->n - i) * sizeof *t->v);
@@ -140,6 +160,38 @@ mc_xport_region_t *mc_xport_regions_pin(mc_xport_regions_t *t, uint64_t addr, ui
         atomic_fetch_add(&r->pins, 1);
     pthread_rwlock_unlock(&t->lock);
     return r;
+}
+
+mc_status_t mc_xport_regions_pin_key(mc_xport_regions_t *t, uint64_t addr, uint64_t len, uint32_t key,
+                                     mc_xport_region_t **out)
+{
+    mc_xport_region_t *r = NULL;
+    mc_status_t st = MC_INVALID_PARAMS;
+    pthread_rwlock_rdlock(&t->lock);
+    if (key == 0) {
+        r = mc_xport_regions_find(t, addr, len);
+    } else {
+        st = MC_TRANSFER_FAIL;
+        for (size_t i = 0; i < t->n; i++) /* few regions; keys are not sorted */
+            if (t->v[i]->key == key) {
+                st = MC_INVALID_PARAMS;
+                if (mc_xport_range_inside(t->v[i]->base, t->v[i]->len, addr, len))
+                    r = t->v[i];
+                break;
+            }
+    }
+    if (r) {
+        atomic_fetch_add(&r->pins, 1);
+        st = MC_OK;
+    }
+    pthread_rwlock_unlock(&t->lock);
+    *out = r;
+    return st;
+}
+
+bool mc_xport_regions_key_ok(uint64_t base, uint64_t blen, uint32_t rkey, uint64_t addr, uint64_t len, uint32_t key)
+{
+    return (key == 0 || key == rkey) && mc_xport_range_inside(base, blen, addr, len);
 }
 
 void mc_xport_regions_unpin(mc_xport_regions_t *t, mc_xport_region_t *r)

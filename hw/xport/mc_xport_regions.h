@@ -16,6 +16,7 @@
 typedef struct mc_xport_region {
     uintptr_t base;
     size_t len;
+    uint32_t key; /* registration key (rkey): nonzero, unique per process */
     atomic_uint pins;
     atomic_bool dead;
     /* shm: the shared allocation containing the region, or 0 */
@@ -29,6 +30,7 @@ typedef struct mc_xport_regions {
     size_t n, cap;
     pthread_mutex_t pin_mu;
     pthread_cond_t pin_cv;
+    uint32_t key_next; /* next key; starts at a random point per process */
 } mc_xport_regions_t;
 
 int mc_xport_regions_init(mc_xport_regions_t *t);
@@ -46,6 +48,17 @@ void mc_xport_regions_free(mc_xport_regions_t *t, mc_xport_region_t *r);
 bool mc_xport_regions_covers(mc_xport_regions_t *t, uint64_t addr, uint64_t len);
 /* Same, pinning the region; NULL if not covered. Unpin when done. */
 mc_xport_region_t *mc_xport_regions_pin(mc_xport_regions_t *t, uint64_t addr, uint64_t len);
+/* The remote side of an op, as the sim checks it (RDMA-style): key names
+ * the registration; MC_TRANSFER_FAIL if no region has that key (a stale
+ * descriptor: earlier registration or process), MC_INVALID_PARAMS if the
+ * range is not inside it, MC_OK with *out pinned. key 0 (an op from a
+ * user that has no keys, e.g. upstream-shaped tcp descriptors): the range
+ * alone decides, as before keys. */
+mc_status_t mc_xport_regions_pin_key(mc_xport_regions_t *t, uint64_t addr, uint64_t len, uint32_t key,
+                                     mc_xport_region_t **out);
+/* True if [addr, addr+len) lies inside the region with this key (key 0:
+ * inside any region). For initiator-side fast paths (shm). */
+bool mc_xport_regions_key_ok(uint64_t base, uint64_t blen, uint32_t rkey, uint64_t addr, uint64_t len, uint32_t key);
 void mc_xport_regions_unpin(mc_xport_regions_t *t, mc_xport_region_t *r);
 /* Pure range check used by every bounds test. */
 static inline bool mc_xport_range_inside(uint64_t base, uint64_t blen, uint64_t addr, uint64_t len)

@@ -40,7 +40,7 @@
 
 typedef struct shm_ent {
     uint64_t base, len, off;
-    uint32_t id, pad;
+    uint32_t id, key; /* key: the region's registration key */
 } shm_ent_t;
 
 typedef struct shm_tab {
@@ -120,6 +120,7 @@ static void shm_mem_register(void *state, const mc_xport_region_t *r)
     __atomic_store_n(&e->len, (uint64_t)r->len, __ATOMIC_RELAXED);
     __atomic_store_n(&e->off, r->shm_off, __ATOMIC_RELAXED);
     __atomic_store_n(&e->id, r->shm_id, __ATOMIC_RELAXED);
+    __atomic_store_n(&e->key, r->key, __ATOMIC_RELAXED);
     __atomic_store_n(&t->n, t->n + 1, __ATOMIC_RELAXED);
     shm_tab_end(t);
 }
@@ -138,6 +139,7 @@ static void shm_mem_unregister(void *state, const mc_xport_region_t *r)
         __atomic_store_n(&e->len, last.len, __ATOMIC_RELAXED);
         __atomic_store_n(&e->off, last.off, __ATOMIC_RELAXED);
         __atomic_store_n(&e->id, last.id, __ATOMIC_RELAXED);
+        __atomic_store_n(&e->key, last.key, __ATOMIC_RELAXED);
         __atomic_store_n(&t->n, t->n - 1, __ATOMIC_RELAXED);
         shm_tab_end(t);
         return;
@@ -145,7 +147,9 @@ static void shm_mem_unregister(void *state, const mc_xport_region_t *r)
 }
 
 /* Seqlock read: the entry holding [addr, addr+len), copied out. */
-static bool shm_tab_lookup(const shm_tab_t *t, uint64_t addr, uint64_t len, shm_ent_t *out)
+/* A region holding the range whose key is key (0: any). A stale key finds
+ * nothing here: the TCP backend then gives the authoritative answer. */
+static bool shm_tab_lookup(const shm_tab_t *t, uint64_t addr, uint64_t len, uint32_t key, shm_ent_t *out)
 {
     for (int tries = 0; tries < 1000; tries++) {
         uint64_t s1 = __atomic_load_n(&t->seq, __ATOMIC_ACQUIRE);
@@ -159,7 +163,8 @@ static bool shm_tab_lookup(const shm_tab_t *t, uint64_t addr, uint64_t len, shm_
             shm_ent_t e;
             e.base = __atomic_load_n(&t->ent[i].base, __ATOMIC_RELAXED);
             e.len = __atomic_load_n(&t->ent[i].len, __ATOMIC_RELAXED);
-            if (!mc_xport_range_inside(e.base, e.len, addr, len))
+            e.key = __atomic_load_n(&t->ent[i].key, __ATOMIC_RELAXED);
+            if (!mc_xport_regions_key_ok(e.base, e.len, e.key, addr, len, key))
                 continue;
             e.off = __atomic_load_n(&t->ent[i].off, __ATOMIC_RELAXED);
             e.id = __atomic_load_n(&t->ent[i].id, __ATOMIC_RELAXED);
@@ -439,7 +444,7 @@ static bool shm_try(shm_be_t *be, mc_xport_op_t *op)
         p->alive_ns = now;
     }
     shm_ent_t e = {0};
-    if (!shm_tab_lookup(p->tab, op->remote, op->len, &e))
+    if (!shm_tab_lookup(p->tab, op->remote, op->len, op->remote_key, &e))
         return false;
     uint64_t mlen;
     uint8_t *m = shm_peer_map(p, e.id, &mlen);
@@ -467,6 +472,7 @@ static void *shm_worker_main(void *arg)
         shm_qent_t *batch = be->q; /* take the whole queue */
         be->q = be->q_tail = NULL;
         pthread_mutex_unlock(&be->mu);
+        mc_xport_tcp_plug(); /* ops falling back to TCP: one wake-up per connection */
         while (batch) {
             shm_qent_t *qe = batch;
             batch = qe->next;
@@ -481,6 +487,7 @@ static void *shm_worker_main(void *arg)
                 mc_xport_post_tcp(be->x, op);
             }
         }
+        mc_xport_tcp_unplug();
     }
     return NULL;
 }

@@ -46,12 +46,18 @@
 #define MC_XPORT_MIN_SPREAD (64u << 10)
 /* Receiver: at most this many coalesced responses. */
 #define MC_XPORT_SRV_OUT_MAX 64
+/* Receiver: READs up to this length are copied into the coalesced output
+ * (a batch of small READs then goes back in one send, not one each); the
+ * output buffer grows to at most MC_XPORT_SRV_OUT_BYTES. */
+#define MC_XPORT_SRV_INLINE_READ (16u << 10)
+#define MC_XPORT_SRV_OUT_BYTES (256u << 10)
 
 typedef struct tcp_slice {
     struct tcp_slice *next;
     mc_xport_op_t *op;
     uint8_t *local;
     uint64_t remote, len, req_id;
+    uint32_t key;
     uint8_t opcode;
     int refs;           /* conn->mu */
     mc_status_t final;  /* conn->mu */
@@ -87,11 +93,13 @@ typedef struct tcp_srv_conn {
     tcp_be_t *be;
     int fd;
     mc_xport_rd_t rd;
-    /* Responses not yet sent (in request order). They go out before the
-     * thread would block on a read, when full, or ahead of READ data, so
-     * pipelined WRITEs share one send instead of one each. */
-    size_t out_len;
-    uint8_t out[MC_XPORT_SRV_OUT_MAX * MC_XPORT_RESP_LEN];
+    /* Responses not yet sent (in request order), with the data of small
+     * READs. They go out before the thread would block on a read, when
+     * MC_XPORT_SRV_OUT_MAX are queued, or ahead of a large READ's data, so
+     * pipelined requests share one send instead of one each. */
+    size_t out_len, out_cap;
+    unsigned out_n;  /* responses in out */
+    uint8_t *out;    /* malloc'd on first use, freed with the connection */
     char peer[NI_MAXHOST + NI_MAXSERV + 2];
     struct tcp_srv_conn *next, *prev;
 } tcp_srv_conn_t;
@@ -233,7 +241,8 @@ static void *tcp_sender_main(void *arg)
         int ni = 0;
         for (unsigned i = 0; i < nb; i++) {
             tcp_slice_t *s = batch[i];
-            mc_xport_req_t rq = {.opcode = s->opcode, .len = s->len, .addr = s->remote, .req_id = s->req_id};
+            mc_xport_req_t rq = {
+                .opcode = s->opcode, .len = s->len, .addr = s->remote, .req_id = s->req_id, .key = s->key};
             mc_xport_req_encode(&rq, hdr[i]);
             iov[ni++] = (struct iovec){.iov_base = hdr[i], .iov_len = MC_XPORT_REQ_LEN};
             if (s->opcode == MC_XFER_WRITE)
@@ -266,23 +275,61 @@ static mc_status_t tcp_code_status(uint32_t code)
         return MC_OK;
     case MC_XPORT_CODE_REJECTED:
         return MC_INVALID_PARAMS;
+    case MC_XPORT_CODE_BAD_KEY: /* a stale descriptor */
     default:
         return MC_TRANSFER_FAIL;
     }
+}
+
+/* The initiator's receiver reports the slices it settles in runs: just
+ * before it would wait for more bytes (the reader's flush hook), or when
+ * MC_XPORT_RX_DONE_MAX are held. A batch's responses then reach the loop
+ * as one completion run instead of waking it once per op. */
+#define MC_XPORT_RX_DONE_MAX 64
+
+typedef struct tcp_rx {
+    mc_xport_rd_t rd;
+    unsigned n;
+    mc_xport_op_t *op[MC_XPORT_RX_DONE_MAX];
+    mc_status_t st[MC_XPORT_RX_DONE_MAX];
+} tcp_rx_t;
+
+static int tcp_rx_flush(void *arg)
+{
+    tcp_rx_t *rx = arg;
+    unsigned n = rx->n;
+    rx->n = 0;
+    rx->rd.flush_pending = false;
+    for (unsigned i = 0; i < n; i++)
+        mc_xport_op_part_done(rx->op[i], rx->st[i]);
+    return 0;
+}
+
+/* A slice whose last reference the receiver dropped (load already taken off). */
+static void tcp_rx_done(tcp_rx_t *rx, mc_xport_op_t *op, mc_status_t st)
+{
+    if (rx->n == MC_XPORT_RX_DONE_MAX)
+        (void)tcp_rx_flush(rx);
+    rx->op[rx->n] = op;
+    rx->st[rx->n++] = st;
+    rx->rd.flush_pending = true;
 }
 
 static void *tcp_receiver_main(void *arg)
 {
     tcp_conn_t *c = arg;
     char why[128];
-    mc_xport_rd_t *rd = malloc(sizeof *rd);
-    if (!rd) {
+    tcp_rx_t *rx = malloc(sizeof *rx);
+    if (!rx) {
         tcp_conn_fail(c, MC_TRANSFER_FAIL, "out of memory");
         goto out;
     }
+    mc_xport_rd_t *rd = &rx->rd;
+    rx->n = 0;
     rd->fd = c->fd;
     rd->pos = rd->len = 0;
-    rd->flush = NULL;
+    rd->flush = tcp_rx_flush;
+    rd->flush_ctx = rx;
     rd->flush_pending = false;
     for (;;) {
         uint8_t buf[MC_XPORT_RESP_LEN];
@@ -321,7 +368,7 @@ static void *tcp_receiver_main(void *arg)
             pthread_mutex_unlock(&c->mu);
             if (left == 0) {
                 atomic_fetch_sub(&c->load, s->len);
-                mc_xport_op_part_done(s->op, st);
+                tcp_rx_done(rx, s->op, st);
             }
             continue;
         }
@@ -335,12 +382,87 @@ static void *tcp_receiver_main(void *arg)
         }
         pthread_mutex_lock(&c->mu);
         s->final = st;
+        int left = --s->refs;
         pthread_mutex_unlock(&c->mu);
-        tcp_slice_unref(c, s); /* after a failure the next read fails too */
+        if (left == 0) { /* else the sender reports it when done with it */
+            atomic_fetch_sub(&c->load, s->len);
+            tcp_rx_done(rx, s->op, st);
+        }
+        /* after a failure the next read fails too */
     }
-    free(rd);
+    (void)tcp_rx_flush(rx);
+    free(rx);
 out:
     tcp_conn_unref(c);
+    return NULL;
+}
+
+/* -------------------------------------------------------------- plug --- */
+
+/* While a thread posts a batch (mc_xport_post of several ops, the shm
+ * worker's queue), senders are woken once at the end instead of once per
+ * slice: a sender woken by the first slice would otherwise write it alone
+ * while the rest are still being queued (one sendmsg, one receiver
+ * wake-up on each side and one response per 4 KiB op). Small slices of
+ * one plug also stay on one connection of their peer, so a batch of
+ * small ops leaves in one sendmsg and comes back as one run of replies. */
+#define MC_XPORT_PLUG_MAX 16
+static __thread unsigned tcp_plug_depth;
+static __thread unsigned tcp_nplugged;
+static __thread tcp_conn_t *tcp_plugged[MC_XPORT_PLUG_MAX]; /* each holds a reference */
+
+void mc_xport_tcp_plug(void)
+{
+    tcp_plug_depth++;
+}
+
+void mc_xport_tcp_unplug(void)
+{
+    if (--tcp_plug_depth)
+        return;
+    unsigned n = tcp_nplugged;
+    tcp_nplugged = 0;
+    for (unsigned i = 0; i < n; i++) {
+        tcp_conn_t *c = tcp_plugged[i];
+        pthread_mutex_lock(&c->mu);
+        pthread_cond_signal(&c->cv);
+        pthread_mutex_unlock(&c->mu);
+        tcp_conn_unref(c);
+    }
+}
+
+/* c->mu held, c has queued work: wake its sender now or at unplug. */
+static void tcp_conn_wake(tcp_conn_t *c)
+{
+    if (tcp_plug_depth) {
+        for (unsigned i = 0; i < tcp_nplugged; i++)
+            if (tcp_plugged[i] == c)
+                return;
+        if (tcp_nplugged < MC_XPORT_PLUG_MAX) {
+            atomic_fetch_add(&c->refs, 1);
+            tcp_plugged[tcp_nplugged++] = c;
+            return;
+        }
+    }
+    pthread_cond_signal(&c->cv);
+}
+
+static bool tcp_conn_is_dead(tcp_conn_t *c);
+
+/* A live connection of peer p that this thread's plug already queued to,
+ * for a small slice (be->mu held); NULL: pick as usual. */
+static tcp_conn_t *tcp_plug_pick(tcp_be_t *be, const tcp_peer_t *p, uint64_t len)
+{
+    if (!tcp_plug_depth || len >= MC_XPORT_MIN_SPREAD)
+        return NULL;
+    for (unsigned i = tcp_nplugged; i-- > 0;) {
+        tcp_conn_t *c = tcp_plugged[i];
+        if (c->be != be || c->port != p->port || strcmp(c->host, p->host) != 0)
+            continue;
+        if (atomic_load(&c->load) + len > MC_XPORT_TX_BATCH_BYTES || tcp_conn_is_dead(c))
+            continue;
+        return c;
+    }
     return NULL;
 }
 
@@ -464,8 +586,11 @@ static void tcp_post(void *state, mc_xport_op_t *op)
         s->opcode = op->opcode;
         s->local = op->local + i * ssz;
         s->remote = op->remote + i * ssz;
+        s->key = op->remote_key;
         s->len = i + 1 < n ? ssz : op->len - i * ssz;
-        tcp_conn_t *c = p ? tcp_peer_pick(be, p) : NULL;
+        tcp_conn_t *c = p ? tcp_plug_pick(be, p, s->len) : NULL;
+        if (!c && p)
+            c = tcp_peer_pick(be, p);
         if (!c) {
             mc_xport_op_part_done(op, MC_TRANSFER_FAIL);
             continue;
@@ -489,7 +614,7 @@ static void tcp_post(void *state, mc_xport_op_t *op)
         else
             c->sq = s;
         c->sq_tail = s;
-        pthread_cond_signal(&c->cv);
+        tcp_conn_wake(c);
         pthread_mutex_unlock(&c->mu);
     }
     pthread_mutex_unlock(&be->mu);
@@ -517,36 +642,71 @@ static int tcp_srv_flush(void *arg)
     tcp_srv_conn_t *sc = arg;
     size_t n = sc->out_len;
     sc->out_len = 0;
+    sc->out_n = 0;
     sc->rd.flush_pending = false;
     if (n == 0)
         return 0;
     return mc_xport_io_write(sc->fd, sc->out, n) == MC_XPORT_IO_OK ? 0 : -1;
 }
 
-/* Queue a response; sent before this thread next waits for the peer. */
-static int tcp_srv_reply(tcp_srv_conn_t *sc, uint32_t code, uint64_t req_id)
+/* Room for one more response of extra data bytes in the deferred output
+ * (flushing first when it would pass its limits). -1: send failed or out
+ * of memory (the connection closes). */
+static int tcp_srv_room(tcp_srv_conn_t *sc, size_t extra)
 {
-    if (sc->out_len == sizeof sc->out && tcp_srv_flush(sc) != 0)
+    size_t need = MC_XPORT_RESP_LEN + extra;
+    if ((sc->out_n >= MC_XPORT_SRV_OUT_MAX || sc->out_len + need > MC_XPORT_SRV_OUT_BYTES) && tcp_srv_flush(sc) != 0)
+        return -1;
+    if (sc->out_len + need <= sc->out_cap)
+        return 0;
+    size_t cap = sc->out_cap ? sc->out_cap : MC_XPORT_SRV_OUT_MAX * MC_XPORT_RESP_LEN;
+    while (cap < sc->out_len + need)
+        cap *= 2;
+    uint8_t *p = realloc(sc->out, cap);
+    if (!p)
+        return -1;
+    sc->out = p;
+    sc->out_cap = cap;
+    return 0;
+}
+
+/* Queue a response (and, for a small READ, its data); sent before this
+ * thread next waits for the peer. */
+static int tcp_srv_reply_data(tcp_srv_conn_t *sc, uint32_t code, uint64_t req_id, const void *data, size_t len)
+{
+    if (tcp_srv_room(sc, len) != 0)
         return -1;
     mc_xport_resp_t r = {.code = code, .req_id = req_id};
     mc_xport_resp_encode(&r, sc->out + sc->out_len);
     sc->out_len += MC_XPORT_RESP_LEN;
+    if (len)
+        memcpy(sc->out + sc->out_len, data, len);
+    sc->out_len += len;
+    sc->out_n++;
     sc->rd.flush_pending = true;
     return 0;
+}
+
+static int tcp_srv_reply(tcp_srv_conn_t *sc, uint32_t code, uint64_t req_id)
+{
+    return tcp_srv_reply_data(sc, code, req_id, NULL, 0);
 }
 
 /* Serve one request; -1 closes the connection. */
 static int tcp_srv_one(tcp_srv_conn_t *sc, const mc_xport_req_t *rq)
 {
     mc_xport_t *x = sc->be->x;
-    mc_xport_region_t *r = mc_xport_regions_pin(&x->regions, rq->addr, rq->len);
-    if (!r) {
-        mc_xport_logf(x, MC_LOG_DEBUG, "reject %s [0x%llx, +%llu) from %s: not inside one registered region",
+    mc_xport_region_t *r;
+    mc_status_t st = mc_xport_regions_pin_key(&x->regions, rq->addr, rq->len, rq->key, &r);
+    if (st != MC_OK) {
+        bool bad_key = st == MC_TRANSFER_FAIL;
+        mc_xport_logf(x, MC_LOG_DEBUG, "reject %s [0x%llx, +%llu) key %u from %s: %s",
                       rq->opcode == MC_XFER_WRITE ? "WRITE" : "READ", (unsigned long long)rq->addr,
-                      (unsigned long long)rq->len, sc->peer);
+                      (unsigned long long)rq->len, rq->key, sc->peer,
+                      bad_key ? "no region has this key (stale descriptor)" : "not inside one registered region");
         if (rq->opcode == MC_XFER_WRITE && tcp_srv_drain(&sc->rd, rq->len) != 0)
             return -1;
-        return tcp_srv_reply(sc, MC_XPORT_CODE_REJECTED, rq->req_id);
+        return tcp_srv_reply(sc, bad_key ? MC_XPORT_CODE_BAD_KEY : MC_XPORT_CODE_REJECTED, rq->req_id);
     }
     int ret = 0;
     void *mem = (void *)(uintptr_t)rq->addr;
@@ -558,6 +718,12 @@ static int tcp_srv_one(tcp_srv_conn_t *sc, const mc_xport_req_t *rq)
             ret = tcp_srv_reply(sc, MC_XPORT_CODE_OK, rq->req_id);
         return ret;
     }
+    if (rq->len <= MC_XPORT_SRV_INLINE_READ) {
+        /* copied now (as the send below would read it now), sent with the run */
+        ret = tcp_srv_reply_data(sc, MC_XPORT_CODE_OK, rq->req_id, mem, rq->len);
+        mc_xport_regions_unpin(&x->regions, r);
+        return ret;
+    }
     /* Deferred responses first (order), then this one and its data. */
     uint8_t b[MC_XPORT_RESP_LEN];
     mc_xport_resp_t rs = {.code = MC_XPORT_CODE_OK, .req_id = rq->req_id};
@@ -567,6 +733,7 @@ static int tcp_srv_one(tcp_srv_conn_t *sc, const mc_xport_req_t *rq)
                            {.iov_base = mem, .iov_len = rq->len}};
     int skip = sc->out_len ? 0 : 1;
     sc->out_len = 0;
+    sc->out_n = 0;
     sc->rd.flush_pending = false;
     if (mc_xport_io_writev(sc->fd, iov + skip, 3 - skip) != MC_XPORT_IO_OK)
         ret = -1;
@@ -606,6 +773,7 @@ static void *tcp_srv_main(void *arg)
     sc->next->prev = sc->prev;
     pthread_mutex_unlock(&be->mu);
     close(sc->fd);
+    free(sc->out);
     free(sc);
     return NULL;
 }

@@ -27,6 +27,7 @@ typedef struct vmr {
     struct vmr *next;
     uintptr_t base;
     uint64_t len;
+    uint32_t key; /* the region's registration key */
     struct ibv_mr *mr[MC_VERBS_MAX_DEV];
 } vmr_t;
 
@@ -40,6 +41,7 @@ typedef struct vslice {
 typedef struct vrc {
     uint64_t addr, len;
     uint32_t rkey;
+    uint32_t key; /* registration key the lookup was made with */
 } vrc_t;
 
 typedef struct vbe vbe_t;
@@ -272,6 +274,29 @@ static bool vb_mr_find(vbe_t *b, int dev, uint64_t addr, uint64_t len, uint32_t 
     return ok;
 }
 
+/* Responder side of RKEY_REQ: the region with registration key key (0:
+ * the one holding the range), as mc_xport_regions_pin_key decides. */
+static uint32_t vb_mr_find_key(vbe_t *b, int dev, uint64_t addr, uint64_t len, uint32_t key, uint32_t *rkey,
+                               uint64_t *base, uint64_t *blen)
+{
+    uint32_t code = key ? MC_XPORT_VCODE_BAD_KEY : MC_XPORT_VCODE_REJECTED;
+    pthread_rwlock_rdlock(&b->mr_mu);
+    for (vmr_t *m = b->mrs; m; m = m->next) {
+        if (key ? m->key != key : !mc_xport_range_inside(m->base, m->len, addr, len))
+            continue;
+        code = MC_XPORT_VCODE_REJECTED; /* not inside ONE registered region, or no MR on dev */
+        if (mc_xport_range_inside(m->base, m->len, addr, len) && m->mr[dev]) {
+            *rkey = m->mr[dev]->rkey;
+            *base = m->base;
+            *blen = m->len;
+            code = MC_XPORT_VCODE_OK;
+        }
+        break;
+    }
+    pthread_rwlock_unlock(&b->mr_mu);
+    return code;
+}
+
 static void vb_mem_register(void *state, const mc_xport_region_t *r)
 {
     vbe_t *b = state;
@@ -282,6 +307,7 @@ static void vb_mem_register(void *state, const mc_xport_region_t *r)
     }
     m->base = r->base;
     m->len = r->len;
+    m->key = r->key;
     for (int i = 0; i < b->ndev; i++) {
         m->mr[i] = ibv_reg_mr(b->dev[i].pd, (void *)r->base, r->len,
                               IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_READ | IBV_ACCESS_REMOTE_WRITE);
@@ -370,11 +396,8 @@ static void vb_srv_serve(vsrv_t *s)
         }
         memset(&r, 0, sizeof r);
         r.type = MC_XPORT_VMSG_RKEY_REP;
-        uint32_t lkey;
-        if (vb_mr_find(b, dev, m.addr, m.len, &lkey, &r.rkey, &r.addr, &r.len))
-            r.code = MC_XPORT_VCODE_OK;
-        else
-            r.code = MC_XPORT_VCODE_REJECTED; /* not inside ONE registered region */
+        r.code = vb_mr_find_key(b, dev, m.addr, m.len, m.key, &r.rkey, &r.addr, &r.len);
+        r.key = r.code == MC_XPORT_VCODE_OK ? m.key : 0;
         if (vb_send(s->sock, &r) != 0)
             break;
     }
@@ -582,10 +605,10 @@ fail:
 
 /* The peer's rkey for [addr, addr+len): MC_OK, MC_INVALID_PARAMS (the
  * peer rejected the range) or MC_TRANSFER_FAIL (connection trouble). */
-static mc_status_t vb_rkey(vconn_t *c, uint64_t addr, uint64_t len, uint32_t *rkey)
+static mc_status_t vb_rkey(vconn_t *c, uint64_t addr, uint64_t len, uint32_t key, uint32_t *rkey)
 {
     for (unsigned i = 0; i < c->rc_n; i++)
-        if (mc_xport_range_inside(c->rc[i].addr, c->rc[i].len, addr, len)) {
+        if (c->rc[i].key == key && mc_xport_range_inside(c->rc[i].addr, c->rc[i].len, addr, len)) {
             *rkey = c->rc[i].rkey;
             return MC_OK;
         }
@@ -595,10 +618,13 @@ static mc_status_t vb_rkey(vconn_t *c, uint64_t addr, uint64_t len, uint32_t *rk
     m.type = MC_XPORT_VMSG_RKEY_REQ;
     m.addr = addr;
     m.len = len;
+    m.key = key;
     if (vb_send(c->sock, &m) != 0 || vb_recv(c->sock, &r, &why) != 0 || r.type != MC_XPORT_VMSG_RKEY_REP) {
         vb_break(c, MC_TRANSFER_FAIL, "rkey lookup failed");
         return MC_TRANSFER_FAIL;
     }
+    if (r.code == MC_XPORT_VCODE_BAD_KEY)
+        return MC_TRANSFER_FAIL; /* a stale descriptor: no region has that key */
     if (r.code != MC_XPORT_VCODE_OK || !mc_xport_range_inside(r.addr, r.len, addr, len))
         return MC_INVALID_PARAMS;
     vrc_t *e = &c->rc[c->rc_next];
@@ -608,6 +634,7 @@ static mc_status_t vb_rkey(vconn_t *c, uint64_t addr, uint64_t len, uint32_t *rk
     e->addr = r.addr;
     e->len = r.len;
     e->rkey = r.rkey;
+    e->key = key;
     *rkey = r.rkey;
     return MC_OK;
 }
@@ -623,7 +650,7 @@ static void vb_post_slice(vconn_t *c, vslice_t *s)
         mc_xport_op_part_done(op, MC_INVALID_PARAMS); /* local memory not registered with the device */
         return;
     }
-    mc_status_t st = vb_rkey(c, raddr, s->len, &rkey);
+    mc_status_t st = vb_rkey(c, raddr, s->len, op->remote_key, &rkey);
     if (st != MC_OK) {
         mc_xport_op_part_done(op, st);
         return;

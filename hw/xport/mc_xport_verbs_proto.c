@@ -54,6 +54,7 @@ void mc_xport_vmsg_encode(const mc_xport_vmsg_t *m, uint8_t out[MC_XPORT_VMSG_LE
     put64(out + 40, m->addr);
     put64(out + 48, m->len);
     put32(out + 56, m->rkey);
+    put32(out + 60, m->key);
 }
 
 static int bad(const char **why, const char *msg)
@@ -85,11 +86,12 @@ int mc_xport_vmsg_decode(const uint8_t *in, size_t n, mc_xport_vmsg_t *m, const 
     v.addr = get64(in + 40);
     v.len = get64(in + 48);
     v.rkey = get32(in + 56);
-    if (get32(in + 60) != 0)
-        return bad(why, "non-zero padding");
+    v.key = get32(in + 60);
     if (v.type < MC_XPORT_VMSG_HELLO || v.type > MC_XPORT_VMSG_RKEY_REP)
         return bad(why, "unknown message type");
-    if (v.code > MC_XPORT_VCODE_ERROR)
+    if (v.key && v.type != MC_XPORT_VMSG_RKEY_REQ && v.type != MC_XPORT_VMSG_RKEY_REP)
+        return bad(why, "non-zero padding");
+    if (v.code > MC_XPORT_VCODE_BAD_KEY)
         return bad(why, "unknown code");
     if (v.qpn >= (1u << 24) || v.psn >= (1u << 24))
         return bad(why, "qpn/psn wider than 24 bits");

@@ -19,11 +19,14 @@ failure, as upstream's `local_success=False`).
 
 Differences from upstream, from the core: ops are numbered per process
 group (a replacement process continues at the survivors' next id: pass
-`start_op_id` or call `set_next_op_id`); combine applies the core's
+`start_op_id` or call `set_next_op_id`; in a torch "mooncake" group
+recover_ranks/join_group hand it over through the c10d store); combine applies the core's
 reference expert y = x * (0.1 e + 1) on the owner rank (the `x` argument of
 combine is not sent), with the weights given to dispatch; AVG and bf16/fp8
 are not supported.
 """
+import time
+
 import numpy as np
 
 from . import _ep
@@ -44,9 +47,11 @@ _ERRORS = {
     _ep.ERR_DROPPED: "this rank (or the root) was dropped from the operation",
     _ep.ERR_TIMEOUT: "no decision reached this rank in time",
     _ep.ERR_INTERNAL: "internal error",
+    _ep.ERR_MIXED: "the chunks of this large operation agreed on different sets of ranks",
 }
 
 REJECTED, APPLIED, APPLIED_WITH_DROPPED_RANKS = 0, 1, 2
+_NEXT_OP_KEY = "mooncake_ep_next_op"
 
 
 class MooncakeEPError(RuntimeError):
@@ -170,6 +175,7 @@ class ProcessGroup:
         self.timeout_us = timeout_us
         self.options = pg_options
         self.last_set = 0
+        self._store = None  # the c10d store of a torch "mooncake" group
         self._r = _ep.Rank(rank, world_size, coordinator, listen_host, slot_bytes)
         if start_op_id is not None:
             self._r.set_next_op_id(start_op_id)
@@ -217,11 +223,28 @@ class ProcessGroup:
             if not 0 <= r < self.world_size:
                 raise ValueError(f"rank {r} outside the group")
             mask |= 1 << r
+        if activate and self._store is not None:
+            # the joiner continues at our next op id (join_group reads it)
+            self._store.set(_NEXT_OP_KEY, str(self._r.next_op_id()))
         rc = self._r.propose(mask, activate)
         if rc < 0:
             raise MooncakeEPError(rc, "recover_ranks" if activate else "deactivate_ranks")
         self._sync_options()
         return rc
+
+    def join_group(self, timeout_s=300):
+        """A replacement (or deactivated) rank: wait until a survivor's
+        recover_ranks made it active (upstream join_group, <= 300 s). In a
+        torch "mooncake" group it then continues at the op id the
+        recovering rank published in the c10d store."""
+        deadline = time.monotonic() + timeout_s
+        while not self._r.active_ranks() >> self.rank & 1:
+            if time.monotonic() >= deadline:
+                raise MooncakeEPError(_ep.ERR_TIMEOUT, "join_group")
+            time.sleep(0.01)
+        if self._store is not None:
+            self._r.set_next_op_id(int(self._store.get(_NEXT_OP_KEY).decode()))
+        self._sync_options()
 
     def next_op_id(self):
         return self._r.next_op_id()
@@ -311,7 +334,8 @@ class ProcessGroup:
 
 
 def get_active_ranks(pg):
-    return pg.get_active_ranks()
+    """pg: a ProcessGroup or a torch "mooncake" dist group."""
+    return getattr(pg, "mooncake_group", pg).get_active_ranks()
 
 
 class _DispatchHandle:
@@ -400,9 +424,19 @@ class Buffer:
 # instead (mooncake_node --role ep_coord), MC_EP_HOST the host ranks listen
 # on (default 127.0.0.1), MC_EP_HB_TIMEOUT_MS the heartbeat timeout of the
 # coordinator rank 0 runs (default 1000). Ops run synchronously and return completed works;
-# a failed op raises MooncakeEPError from the dist call. Not supported:
-# a replacement process re-running init_process_group (torch's store
-# barrier counts joins; use mooncake.ep.ProcessGroup for rejoin).
+# a failed op raises MooncakeEPError from the dist call.
+#
+# Rejoin (as upstream): a replacement process for rank r != 0 runs
+# init_process_group(..., pg_options=MooncakeBackendOptions(active_ranks,
+# is_extension=True)) against the same store, the survivors see
+# pg.get_peer_state(group, [r]) turn True and one of them calls
+# pg.recover_ranks(group, [r]) (it publishes its next op id in the store),
+# the replacement calls pg.join_group(group) (waits until active, takes
+# that op id); from then on all ranks run the same collectives. torch's
+# store barrier in init_process_group counts arrivals up to world_size
+# once: a joiner takes its own arrival back first, so the barrier passes
+# with the founders' count. Rank 0 cannot be replaced (it hosts the store
+# and the coordinator, as upstream's rank 0).
 
 _KEEP = []  # the Python halves of backend objects (torch holds only the C++ side)
 
@@ -494,11 +528,31 @@ def _register_torch_backend():
                 coord = Coordinator(size, f"{host}:0", int(os.environ.get("MC_EP_HB_TIMEOUT_MS", "1000")))
                 store.set("mooncake_ep_coordinator", coord.address)
             addr = store.get("mooncake_ep_coordinator").decode()
-        pg = ProcessGroup(rank, size, addr, listen_host=host, timeout_us=opts.timeout_us, pg_options=opts)
+        if opts.is_extension:
+            if rank == 0:
+                raise ValueError("mooncake backend: rank 0 hosts the store and the coordinator and cannot rejoin")
+            _barrier_take_back(store)
+        pg = ProcessGroup(rank, size, addr, listen_host=host, timeout_us=opts.timeout_us, pg_options=opts,
+                          wait_active_ms=0 if opts.is_extension else 30_000)
         pg.coordinator = coord
+        pg._store = store
         obj = MooncakeProcessGroup(pg)
         _KEEP.append(obj)
         return obj
+
+    def _barrier_take_back(store):
+        """init_process_group's store barrier (torch 1.13 _store_based_barrier)
+        waits until key store_based_barrier_key:<group count> on the
+        default_pg store equals world_size; the founders brought it there.
+        A joiner subtracts its arrival up front so its own add lands on
+        world_size again."""
+        c10d_mod = dist.distributed_c10d
+        under = getattr(store, "underlying_store", None)
+        prefix = getattr(c10d_mod, "STORE_BASED_BARRIER_PREFIX", None)
+        if under is None or prefix is None or not hasattr(c10d_mod, "_group_count"):
+            raise RuntimeError("mooncake backend: this torch's init barrier is unknown; rejoin via "
+                               "mooncake.ep.ProcessGroup instead")
+        under.add(f"{prefix}:{c10d_mod._group_count}", -1)
 
     dist.Backend.register_backend("mooncake", create, extended_api=True)
 

@@ -473,5 +473,6 @@ PyMODINIT_FUNC PyInit__ep(void)
     PyModule_AddIntConstant(m, "ERR_DROPPED", MOONCAKE_EP_ERR_DROPPED);
     PyModule_AddIntConstant(m, "ERR_TIMEOUT", MOONCAKE_EP_ERR_TIMEOUT);
     PyModule_AddIntConstant(m, "ERR_INTERNAL", MOONCAKE_EP_ERR_INTERNAL);
+    PyModule_AddIntConstant(m, "ERR_MIXED", MOONCAKE_EP_ERR_MIXED);
     return m;
 }

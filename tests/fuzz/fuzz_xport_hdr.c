@@ -48,7 +48,7 @@ static void fuzz_resp(const uint8_t *d, size_t n)
         CHECK(why && *why);
     if (r != MC_XPORT_DEC_OK)
         return;
-    CHECK(rs.code <= MC_XPORT_CODE_ERROR);
+    CHECK(rs.code <= MC_XPORT_CODE_BAD_KEY);
     uint8_t out[MC_XPORT_RESP_LEN];
     mc_xport_resp_encode(&rs, out);
     CHECK(memcmp(out, d, MC_XPORT_RESP_LEN) == 0);

@@ -34,7 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (r == 0) {
         CHECK(m.type >= MC_XPORT_VMSG_HELLO && m.type <= MC_XPORT_VMSG_RKEY_REP);
         CHECK(m.qpn < (1u << 24) && m.psn < (1u << 24));
-        CHECK(m.code <= MC_XPORT_VCODE_ERROR);
+        CHECK(m.code <= MC_XPORT_VCODE_BAD_KEY);
         if (m.type == MC_XPORT_VMSG_HELLO || (m.type == MC_XPORT_VMSG_HELLO_ACK && m.code == 0))
             CHECK(m.mtu >= 1 && m.mtu <= 5);
         if (m.type == MC_XPORT_VMSG_RKEY_REQ || (m.type == MC_XPORT_VMSG_RKEY_REP && m.code == 0))

@@ -111,7 +111,7 @@ int main(int argc, char **argv)
     uint64_t sizes[2] = {4096, 1};
     mc_slice_t pref[1] = {mc_slice_cstr("seg-1")};
     mc_msg_seg_t seg = {{3, 4}, mc_slice_cstr("seg-1"), 0x10000, 1 << 20, mc_slice_cstr("127.0.0.1:1234"),
-                        mc_slice_cstr("tcp")};
+                        mc_slice_cstr("tcp"), 0x1234};
     for (size_t i = 0; i < sizeof store_types / sizeof store_types[0]; i++) {
         if (!mc_store_req_type_known(store_types[i].type))
             continue; /* replies: below */

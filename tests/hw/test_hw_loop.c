@@ -726,10 +726,10 @@ START_TEST(test_env_xfer_stub_and_registration)
     world_init(&w, 0);
     static uint8_t mem[4096], other[64];
     mc_env_t *e = w.eb;
-    ck_assert_int_eq(e->ops->mem_register(e, mem, sizeof mem), MC_OK);
-    ck_assert_int_eq(e->ops->mem_register(e, mem + 100, 10), MC_INVALID_PARAMS); /* overlap */
-    ck_assert_int_eq(e->ops->mem_register(e, NULL, 10), MC_INVALID_PARAMS);
-    ck_assert_int_eq(e->ops->mem_register(e, other, 0), MC_INVALID_PARAMS);
+    ck_assert_int_eq(e->ops->mem_register(e, mem, sizeof mem, NULL), MC_OK);
+    ck_assert_int_eq(e->ops->mem_register(e, mem + 100, 10, NULL), MC_INVALID_PARAMS); /* overlap */
+    ck_assert_int_eq(e->ops->mem_register(e, NULL, 10, NULL), MC_INVALID_PARAMS);
+    ck_assert_int_eq(e->ops->mem_register(e, other, 0, NULL), MC_INVALID_PARAMS);
     mc_xfer_op_t ops[3] = {
         {.opcode = MC_XFER_READ, .local = mem, .peer = "127.0.0.1:1", .remote_addr = 0, .len = 4096, .tag = 0},
         {.opcode = MC_XFER_WRITE, .local = mem + 4000, .peer = "127.0.0.1:1", .len = 200, .tag = 1},

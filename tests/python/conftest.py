@@ -13,6 +13,7 @@ MC_TEST_MASTER=master|node forces one of them.
 """
 import os
 import pathlib
+import signal
 import socket
 import subprocess
 import sys
@@ -24,6 +25,14 @@ import pytest
 LEASE_TTL_MS = 500     # the master's default_kv_lease_ttl in these tests
 CLIENT_TTL_S = 3       # the master's client_ttl (dead clients expire fast)
 PYTHON = "/usr/bin/python3"
+
+# Status codes the suites compare against (core/base/mc_status.h, upstream's ErrorCode).
+INVALID_PARAMS = -600
+OBJECT_NOT_FOUND = -704
+TRANSFER_FAIL = -800
+RPC_FAIL = -900
+NOT_SUPPORTED = -1012
+TASK_NOT_FOUND = -1400
 
 
 def build_dir():
@@ -44,6 +53,92 @@ def port_open(port, host="127.0.0.1"):
     with socket.socket() as s:
         s.settimeout(0.2)
         return s.connect_ex((host, port)) == 0
+
+
+def spawn_listening(cmd, log, ports, what, timeout=10.0):
+    """Start cmd (stdout/stderr to the open file log) and wait until every
+    port in ports accepts connections. RuntimeError (the process killed) if
+    it exits or does not listen within timeout."""
+    proc = subprocess.Popen(cmd, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+    deadline = time.time() + timeout
+    while not all(port_open(p) for p in ports):
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with {proc.returncode}; see {log.name}")
+        if time.time() > deadline:
+            proc.kill()
+            proc.wait(timeout=10)
+            raise RuntimeError(f"{what} did not listen on {ports} within {timeout}s; see {log.name}")
+        time.sleep(0.05)
+    return proc
+
+
+def stop_process(proc, sig=signal.SIGTERM, timeout=10):
+    """Send sig to a running proc and wait; SIGKILL after timeout. Returns
+    the exit code (negative: the signal that ended it)."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+    return proc.returncode
+
+
+STORE_PROCESS = r"""
+import sys
+from mooncake.store import MooncakeDistributedStore
+s = MooncakeDistributedStore()
+rc = s.setup("127.0.0.1", "P2PHANDSHAKE", int(sys.argv[2]), int(sys.argv[3]), "tcp", "", sys.argv[1])
+print(rc, s.get_hostname(), flush=True)
+for line in sys.stdin:
+    cmd, key, *rest = line.split()
+    if cmd == "get":
+        print(s.get(key).hex() or "-", flush=True)
+    elif cmd == "put":
+        print(s.put(key, bytes.fromhex(rest[0])), flush=True)
+    elif cmd == "exist":
+        print(s.is_exist(key), flush=True)
+s.close()
+"""
+
+
+class StoreProcess:
+    """A second store process (its own segment) driven over stdin/stdout:
+    ask("get KEY") -> hex or "-", ask("put KEY HEX") -> rc,
+    ask("exist KEY") -> is_exist. Raises AssertionError if setup fails."""
+
+    def __init__(self, master_addr, segment=64 << 20, local_buffer=64 << 20, what="store process"):
+        self.p = subprocess.Popen([PYTHON, "-c", STORE_PROCESS, master_addr, str(segment), str(local_buffer)],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        first = self.p.stdout.readline().split()
+        if not first or first[0] != "0":
+            self.kill()
+            raise AssertionError(f"{what} setup failed: {first}")
+        self.hostname = first[1]
+
+    def ask(self, line):
+        self.p.stdin.write(line + "\n")
+        self.p.stdin.flush()
+        return self.p.stdout.readline().strip()
+
+    def get(self, key):
+        out = self.ask(f"get {key}")
+        return b"" if out == "-" else bytes.fromhex(out)
+
+    def kill(self):
+        if self.p.poll() is None:
+            self.p.kill()
+        self.p.wait(timeout=10)
+
+    def close(self):
+        """Orderly: end of input, the process closes its store and exits."""
+        if self.p.poll() is None:
+            self.p.stdin.close()
+            try:
+                self.p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
 
 
 def _help_text(binary):
@@ -86,16 +181,8 @@ class Master:
 
     def start(self, timeout=10.0):
         self.log = open(self.log_dir / f"mc_master_{self.port}.log", "ab")
-        self.proc = subprocess.Popen(master_command(self.port), stdout=self.log, stderr=self.log,
-                                     stdin=subprocess.DEVNULL)
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"master exited with {self.proc.returncode}; see {self.log.name}")
-            if port_open(self.port):
-                return self
-            time.sleep(0.05)
-        raise RuntimeError(f"master did not listen on {self.addr} within {timeout}s")
+        self.proc = spawn_listening(master_command(self.port), self.log, [self.port], "master", timeout)
+        return self
 
     def kill(self):
         if self.proc and self.proc.poll() is None:
@@ -106,13 +193,8 @@ class Master:
             self.log = None
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+        if self.proc:
+            stop_process(self.proc)
         self.kill()
 
 

@@ -4,9 +4,9 @@ type errors raise; store errors are return codes)."""
 import numpy as np
 import pytest
 
+from conftest import INVALID_PARAMS
 from mooncake.store import MooncakeDistributedStore, ReplicateConfig
 
-INVALID_PARAMS = -600
 MAX_KEY = 1 << 20
 
 

@@ -10,12 +10,10 @@ import time
 
 import pytest
 
-from conftest import PYTHON, build_dir, free_port, lease_wait, port_open, run_python
+from conftest import (INVALID_PARAMS, OBJECT_NOT_FOUND, PYTHON, RPC_FAIL, build_dir, free_port, lease_wait,
+                      run_python, spawn_listening, stop_process)
 from mooncake.store import MooncakeDistributedStore, ReplicateConfig
 
-INVALID_PARAMS = -600
-OBJECT_NOT_FOUND = -704
-RPC_FAIL = -900
 LB = 32 << 20  # the dummies' local buffer
 
 
@@ -34,15 +32,8 @@ class Service:
         cmd = [str(build_dir() / "hw" / "mooncake_client"), "--host", "127.0.0.1", "--port", str(self.port),
                "--master_server_address", self.master_addr, "--metadata_server", "P2PHANDSHAKE",
                "--global_segment_size", "64 MB", "-v"]
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=self.log, stdin=subprocess.DEVNULL)
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"mooncake_client exited with {self.proc.returncode}; see {self.log_path}")
-            if port_open(self.port):
-                return self
-            time.sleep(0.05)
-        raise RuntimeError(f"mooncake_client did not listen on {self.addr}")
+        self.proc = spawn_listening(cmd, self.log, [self.port], "mooncake_client", timeout)
+        return self
 
     def memfd_mappings(self):
         """Dummy shared-memory regions the service has mapped."""
@@ -57,9 +48,7 @@ class Service:
         self.log.close()
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        rc = self.proc.wait(timeout=30)
+        rc = stop_process(self.proc, signal.SIGTERM, timeout=30)
         self.log.close()
         return rc
 

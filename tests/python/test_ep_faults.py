@@ -4,11 +4,11 @@ survivors' results over exactly the survivors, and a replacement process
 that rejoins through recover_ranks.
 
 The coordinator runs in the pytest process; ranks are spawned processes
-that report results over a queue (asserted here) and wait on events.
+that report results over their own pipes (test_ep_harness.Results: a
+shared queue's writer lock can die with the killed rank) and wait on
+events.
 """
 import multiprocessing as mp
-import os
-import queue
 import time
 
 import numpy as np
@@ -16,6 +16,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 from mooncake import ep  # noqa: E402
+from test_ep_harness import Results  # noqa: E402
 
 WORLD = 4
 TMO_US = 1_000_000           # data-phase timeout: every op returns within 2 s
@@ -72,7 +73,7 @@ def rank_main(rank, coord, q, ev_killed, ev_recovered, replacement):
         if replacement:
             # continues at the survivors' next op id; active only once recovered
             pg = ep.ProcessGroup(rank, WORLD, coord, timeout_us=TMO_US, wait_active_ms=0, start_op_id=5)
-            q.put((rank, "joined", None))
+            q.send((rank, "joined", None))
             deadline = time.monotonic() + 60
             while pg.get_active_ranks().tolist()[rank] != 1 and time.monotonic() < deadline:
                 time.sleep(0.02)
@@ -81,24 +82,24 @@ def rank_main(rank, coord, q, ev_killed, ev_recovered, replacement):
             # op 1: everyone, torch float32 all_reduce
             t = torch.full((256,), float(rank + 1))
             pg.all_reduce(t)
-            q.put((rank, "op1", (t.tolist()[:3], pg.last_set)))
+            q.send((rank, "op1", (t.tolist()[:3], pg.last_set)))
             if rank == 3:
                 time.sleep(3600)  # SIGKILLed here
             ev_killed.wait(60)
             # op 2: rank 3 is dead
             t = torch.full((256,), float(rank + 1))
             pg.all_reduce(t)
-            q.put((rank, "op2", (t.tolist()[0], pg.last_set)))
+            q.send((rank, "op2", (t.tolist()[0], pg.last_set)))
             deadline = time.monotonic() + 30
             while pg.get_active_ranks().tolist() != [1, 1, 1, 0] and time.monotonic() < deadline:
                 time.sleep(0.02)
-            q.put((rank, "active", (pg.get_active_ranks().tolist(), pg.get_peer_state([3]),
+            q.send((rank, "active", (pg.get_active_ranks().tolist(), pg.get_peer_state([3]),
                                    pg.get_num_synced_ranks())))
             # ops 3, 4: dispatch/combine over the survivors
-            q.put((rank, "moe", do_moe(pg, rank, {0, 1, 2})))
+            q.send((rank, "moe", do_moe(pg, rank, {0, 1, 2})))
             ev_recovered.wait(60)
             if rank == 0:
-                q.put((rank, "recover", pg.recover_ranks([3])))
+                q.send((rank, "recover", pg.recover_ranks([3])))
             deadline = time.monotonic() + 60
             while pg.get_active_ranks().tolist() != [1] * WORLD and time.monotonic() < deadline:
                 time.sleep(0.02)
@@ -106,45 +107,28 @@ def rank_main(rank, coord, q, ev_killed, ev_recovered, replacement):
         a = np.full(64, float(rank + 1))
         pg.all_reduce(a)
         g = pg.all_gather(None, np.arange(3, dtype=np.int64) + 100 * rank)
-        q.put((rank, "op5", (float(a[0]), pg.last_set, [x.tolist() for x in g])))
+        q.send((rank, "op5", (float(a[0]), pg.last_set, [x.tolist() for x in g])))
+        # 2.5 MiB: three chunks of one slot (1 MiB), ids 7, 8, 9 on every rank
+        big = torch.arange(655360, dtype=torch.float32) * (rank + 1)
+        pg.all_reduce(big)
+        q.send((rank, "big", (bool(torch.equal(big, torch.arange(655360, dtype=torch.float32) * 10)),
+                             pg.last_set, pg.next_op_id())))
         pg.close()
     except Exception as e:  # reported, asserted by the test
-        q.put((rank, "error", repr(e)))
+        q.send((rank, "error", repr(e)))
 
 
-_STASH = {}
-
-
-def by(q, what, ranks, timeout=90):
-    """The `what` messages of `ranks`; other messages (ranks run ahead of
-    each other) are kept for later calls."""
-    out = {r: v for (w, r), v in list(_STASH.items()) if w == what and r in ranks}
-    for r in out:
-        del _STASH[(what, r)]
-    deadline = time.monotonic() + timeout
-    while set(out) != set(ranks):
-        rank, w, val = q.get(timeout=max(0.1, deadline - time.monotonic()))
-        assert w != "error", f"rank {rank}: {val}"
-        if w == what and rank in ranks:
-            out[rank] = val
-        else:
-            _STASH[(w, rank)] = val
-    return out
-
-
-@pytest.mark.skipif("libasan" in os.environ.get("LD_PRELOAD", ""),
-                    reason="known rare hang of a survivor's all_reduce after a SIGKILL under ASan and load "
-                           "(docs/known-issues.md); runs in the Release stage")
-def test_ep_collectives_kill_and_rejoin():
-    coord = ep.Coordinator(WORLD, hb_timeout_ms=HB_MS)
-    q = CTX.Queue()
+@pytest.mark.parametrize("hb_ms", [HB_MS, 3000])
+def test_ep_collectives_kill_and_rejoin(hb_ms):
+    """hb_ms 3000: the dead rank stays in the view for longer than op2's
+    bound (2 x 1 s), so op2 ends through the coordinator's window alone."""
+    coord = ep.Coordinator(WORLD, hb_timeout_ms=hb_ms)
+    res = Results(CTX)
     ev_killed, ev_recovered = CTX.Event(), CTX.Event()
-    procs = [CTX.Process(target=rank_main, args=(r, coord.address, q, ev_killed, ev_recovered, False))
+    procs = [res.spawn(rank_main, (r, coord.address, Results.PIPE, ev_killed, ev_recovered, False))
              for r in range(WORLD)]
-    for p in procs:
-        p.start()
     try:
-        op1 = by(q, "op1", range(WORLD))
+        op1 = res.by("op1", range(WORLD))
         for r in range(WORLD):
             assert op1[r] == ([10.0, 10.0, 10.0], 0xF)
         procs[3].kill()  # SIGKILL
@@ -152,28 +136,28 @@ def test_ep_collectives_kill_and_rejoin():
         assert procs[3].exitcode == -9
         ev_killed.set()
         survivors = [0, 1, 2]
-        op2 = by(q, "op2", survivors)
+        op2 = res.by("op2", survivors)
         for r in survivors:
             assert op2[r] == (6.0, 0x7), op2  # 1 + 2 + 3, rank 3's block not counted
-        act = by(q, "active", survivors)
+        act = res.by("active", survivors)
         for r in survivors:
             assert act[r] == ([1, 1, 1, 0], [False], 3)
-        moe = by(q, "moe", survivors)
+        moe = res.by("moe", survivors)
         for r in survivors:
             m = moe[r]
             assert m["dispatch_active"] == [1, 1, 1, 0] and m["combine_active"] == [1, 1, 1, 0]
             assert m["recv_count"] == m["want_count"]
             assert m["combine_ok"]
         # a replacement process for rank 3 joins; rank 0 recovers it
-        repl = CTX.Process(target=rank_main, args=(3, coord.address, q, ev_killed, ev_recovered, True))
-        repl.start()
+        repl = res.spawn(rank_main, (3, coord.address, Results.PIPE, ev_killed, ev_recovered, True))
         procs.append(repl)
-        assert by(q, "joined", [3]) == {3: None}
+        assert res.by("joined", [3]) == {3: None}
         ev_recovered.set()
-        assert by(q, "recover", [0]) == {0: ep.APPLIED}
-        op5 = by(q, "op5", range(WORLD))
+        assert res.by("recover", [0]) == {0: ep.APPLIED}
+        op5 = res.by("op5", range(WORLD))
         for r in range(WORLD):
             assert op5[r] == (10.0, 0xF, [[0, 1, 2], [100, 101, 102], [200, 201, 202], [300, 301, 302]])
+        assert res.by("big", range(WORLD)) == {r: (True, 0xF, 10) for r in range(WORLD)}
         for p in procs[:3] + [repl]:
             p.join(30)
             assert p.exitcode == 0
@@ -201,7 +185,7 @@ def _bad_input_main(coord, q):
         except ValueError:
             res.append("rank")
         try:
-            pg.all_reduce(np.zeros(1 << 20, np.float64))  # 8 MiB > slot_bytes
+            pg.all_gather(None, np.zeros(1 << 20, np.float64))  # 8 MiB > slot_bytes (all_reduce would chunk)
         except ep.MooncakeEPError as e:
             res.append(("big", e.code))
         # a world of one still works after the rejected calls

@@ -5,9 +5,7 @@ import time
 
 import pytest
 
-from conftest import free_port, make_store, run_python
-
-RPC_FAIL = -900
+from conftest import RPC_FAIL, free_port, make_store, run_python
 
 
 def test_setup_with_master_down():

@@ -2,13 +2,12 @@
 and its clean shutdown on SIGTERM / SIGINT."""
 import re
 import signal
-import subprocess
 import time
 import urllib.request
 
 import pytest
 
-from conftest import build_dir, free_port, make_store, port_open
+from conftest import build_dir, free_port, make_store, spawn_listening, stop_process
 
 SEGMENT = 64 << 20
 
@@ -19,16 +18,11 @@ class MetricsMaster:
         self.addr = f"127.0.0.1:{self.port}"
         self.log_path = tmp_path / f"master_{self.port}.log"
         self.log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(
+        self.proc = spawn_listening(
             [str(build_dir() / "hw" / "mooncake_master"), f"--port={self.port}", "--rpc_address=127.0.0.1",
              f"--metrics_port={self.mport}", "--metrics_host=127.0.0.1", "--default_kv_lease_ttl=500",
              "--client_ttl=3", *extra],
-            stdout=self.log, stderr=self.log, stdin=subprocess.DEVNULL)
-        deadline = time.time() + 10
-        while not (port_open(self.port) and port_open(self.mport)):
-            assert self.proc.poll() is None, self.log_text()
-            assert time.time() < deadline, "master did not start"
-            time.sleep(0.05)
+            self.log, [self.port, self.mport], "master")
 
     def log_text(self):
         if not self.log.closed:
@@ -40,15 +34,9 @@ class MetricsMaster:
             return r.status, r.headers.get("Content-Type"), r.read().decode()
 
     def stop(self, sig=signal.SIGTERM):
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+        rc = stop_process(self.proc, sig, timeout=20)
         self.log.close()
-        return self.proc.returncode
+        return rc
 
 
 def parse(text):

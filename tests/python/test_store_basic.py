@@ -6,12 +6,9 @@ import time
 import numpy as np
 import pytest
 
-from conftest import lease_wait, make_store
+from conftest import INVALID_PARAMS, OBJECT_NOT_FOUND, lease_wait, make_store
 from mooncake.store import (BufferHandle, MooncakeDistributedStore, ReplicaStatus, ReplicateConfig,
                             SoftPinAction, TaskStatus, error_name)
-
-OBJECT_NOT_FOUND = -704
-INVALID_PARAMS = -600
 
 
 def test_module_surface():

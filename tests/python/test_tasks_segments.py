@@ -2,64 +2,18 @@
 against a real master with two store processes: this test process (A)
 and a peer process (B) that owns a segment and answers commands."""
 import os
-import subprocess
 import time
 
 import pytest
 
-from conftest import PYTHON, lease_wait, make_store
+from conftest import INVALID_PARAMS, OBJECT_NOT_FOUND, TASK_NOT_FOUND, StoreProcess, lease_wait, make_store
 from mooncake.store import ReplicateConfig, TaskStatus, TaskType
-
-INVALID_PARAMS = -600
-OBJECT_NOT_FOUND = -704
-TASK_NOT_FOUND = -1400
-
-PEER = r"""
-import sys
-from mooncake.store import MooncakeDistributedStore
-s = MooncakeDistributedStore()
-rc = s.setup("127.0.0.1", "P2PHANDSHAKE", 64 << 20, 64 << 20, "tcp", "", sys.argv[1])
-print(rc, s.get_hostname(), flush=True)
-for line in sys.stdin:
-    cmd, key = line.split()
-    if cmd == "get":
-        print(s.get(key).hex() or "-", flush=True)
-s.close()
-"""
-
-
-class Peer:
-    """Store process B with a 64 MiB segment."""
-
-    def __init__(self, master_addr):
-        self.p = subprocess.Popen([PYTHON, "-c", PEER, master_addr], stdin=subprocess.PIPE,
-                                  stdout=subprocess.PIPE, text=True)
-        first = self.p.stdout.readline().split()
-        if not first or first[0] != "0":
-            self.close()
-            raise AssertionError(f"peer setup failed: {first}")
-        self.hostname = first[1]
-
-    def get(self, key):
-        self.p.stdin.write(f"get {key}\n")
-        self.p.stdin.flush()
-        out = self.p.stdout.readline().strip()
-        return b"" if out == "-" else bytes.fromhex(out)
-
-    def close(self):
-        if self.p.poll() is None:
-            self.p.stdin.close()
-            try:
-                self.p.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait(timeout=10)
 
 
 @pytest.fixture
 def cluster(fresh_master):
     """(A: store in this process with a 1 MiB segment, B: peer process)."""
-    peer = Peer(fresh_master.addr)
+    peer = StoreProcess(fresh_master.addr, what="peer")  # 64 MiB segment
     a = make_store(fresh_master.addr, segment=1 << 20)
     yield a, peer
     a.close()

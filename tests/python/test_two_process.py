@@ -1,67 +1,19 @@
 """Two store processes: one owns the only segment, the other puts and gets
 (bytes cross processes over the hw data transport)."""
-import subprocess
-import sys
 import time
 
 import numpy as np
 import pytest
 
-from conftest import PYTHON, make_store
+from conftest import NOT_SUPPORTED, TRANSFER_FAIL, StoreProcess, make_store
 from mooncake.store import error_name
-
-TRANSFER_FAIL = -800
-NOT_SUPPORTED = -1012
-
-OWNER = r"""
-import sys
-from mooncake.store import MooncakeDistributedStore
-s = MooncakeDistributedStore()
-rc = s.setup("127.0.0.1", "P2PHANDSHAKE", 64 << 20, 16 << 20, "tcp", "", sys.argv[1])
-print(rc, s.get_hostname(), flush=True)
-for line in sys.stdin:
-    cmd, key, *rest = line.split()
-    if cmd == "get":
-        print(s.get(key).hex() or "-", flush=True)
-    elif cmd == "put":
-        print(s.put(key, bytes.fromhex(rest[0])), flush=True)
-    elif cmd == "exist":
-        print(s.is_exist(key), flush=True)
-s.close()
-"""
-
-
-class Owner:
-    def __init__(self, master_addr):
-        self.p = subprocess.Popen([PYTHON, "-c", OWNER, master_addr], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                  text=True)
-        first = self.p.stdout.readline().split()
-        if not first or first[0] != "0":
-            self.kill()
-            raise AssertionError(f"owner process setup failed: {first}")
-        self.hostname = first[1]
-
-    def ask(self, line):
-        self.p.stdin.write(line + "\n")
-        self.p.stdin.flush()
-        return self.p.stdout.readline().strip()
-
-    def kill(self):
-        if self.p.poll() is None:
-            self.p.kill()
-        self.p.wait(timeout=10)
-
-    def close(self):
-        if self.p.poll() is None:
-            self.p.stdin.close()
-            self.p.wait(timeout=30)
 
 
 @pytest.fixture
 def pair(fresh_master, key):
     """(owner process, client store without a segment of its own). Skips
     while the store client cannot move bytes between processes."""
-    owner = Owner(fresh_master.addr)
+    owner = StoreProcess(fresh_master.addr, segment=64 << 20, local_buffer=16 << 20, what="owner process")
     client = make_store(fresh_master.addr, segment=0)
     rc = client.put(key + "-probe", b"probe")
     if rc in (TRANSFER_FAIL, NOT_SUPPORTED):

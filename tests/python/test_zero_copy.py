@@ -5,11 +5,8 @@ import ctypes
 import numpy as np
 import pytest
 
-from conftest import make_store
+from conftest import INVALID_PARAMS, OBJECT_NOT_FOUND, make_store
 from mooncake.store import ReplicateConfig
-
-INVALID_PARAMS = -600
-OBJECT_NOT_FOUND = -704
 
 
 @pytest.fixture

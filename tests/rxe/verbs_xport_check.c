@@ -6,7 +6,10 @@
  *   1. bytes: WRITE then READ, 4 KiB .. 4 MiB (+ an odd size), the target
  *      compares what landed in its memory, we compare what came back
  *   2. bounds: ranges outside the target's registered region fail with
- *      MC_INVALID_PARAMS and the guard bytes after it stay untouched
+ *      MC_INVALID_PARAMS and the guard bytes after it stay untouched;
+ *      keys: an op with the region's registration key lands, one with a
+ *      stale key (a restarted peer's descriptor) fails with
+ *      MC_TRANSFER_FAIL and touches nothing
  *   3. induced error: QPs forced to IBV_QPS_ERR mid-transfer; the op
  *      completes exactly once (OK or MC_TRANSFER_FAIL), the next attempt
  *      goes over a rebuilt QP and lands
@@ -186,6 +189,7 @@ typedef struct target {
     pid_t pid;
     FILE *to, *from; /* command pipe, reply pipe */
     uint64_t base;   /* registered region [base, base+CAP), guard after */
+    uint32_t key;    /* its registration key */
     char desc[MC_XPORT_DESC_LEN];
 } target_t;
 
@@ -207,8 +211,9 @@ static int target_main(void)
     CHECK(buf);
     memset(buf, 0, CAP);
     memset(buf + CAP, 0xEE, GUARD);
-    CHECK(mc_xport_mem_register(x, buf, CAP) == MC_OK);
-    fprintf(rep, "%s\n%" PRIu64 "\n", mc_xport_local_desc(x), (uint64_t)(uintptr_t)buf);
+    uint32_t key = 0;
+    CHECK(mc_xport_mem_register_key(x, buf, CAP, &key) == MC_OK && key != 0);
+    fprintf(rep, "%s\n%" PRIu64 " %" PRIu32 "\n", mc_xport_local_desc(x), (uint64_t)(uintptr_t)buf, key);
     fflush(rep);
     char line[256];
     while (fgets(line, sizeof line, cmd)) {
@@ -266,7 +271,7 @@ static void target_start(target_t *t)
     CHECK(fgets(t->desc, sizeof t->desc, t->from));
     t->desc[strcspn(t->desc, "\n")] = '\0';
     CHECK(fgets(line, sizeof line, t->from));
-    t->base = strtoull(line, NULL, 10);
+    CHECK(sscanf(line, "%" SCNu64 " %" SCNu32, &t->base, &t->key) == 2);
     CHECK(strstr(t->desc, " rdma=") != NULL);
 }
 
@@ -338,6 +343,32 @@ static void t_bounds(rec_t *r, mc_xport_t *a, target_t *t, uint8_t *src)
     CHECK(target_ask(t, "C %u 4096 7\n", CAP - 4096) == 1);
     CHECK(target_ask(t, "G\n") == 1);
     printf("  bounds: out-of-region WRITE/READ rejected, guard intact\n");
+}
+
+static void t_keys(rec_t *r, mc_xport_t *a, target_t *t, uint8_t *src, uint8_t *back)
+{
+    mc_xfer_op_t o = op(MC_XFER_WRITE, src, t->base + 8192, 4096, 56);
+    fill(src, 4096, 11);
+    o.remote_key = t->key;
+    CHECK(run1(r, a, o) == MC_OK);
+    CHECK(target_ask(t, "C 8192 4096 11\n") == 1);
+    /* a stale descriptor: same address, another registration's key */
+    fill(src, 4096, 12);
+    o.remote_key = t->key + 1;
+    o.tag = 57;
+    CHECK(run1(r, a, o) == MC_TRANSFER_FAIL);
+    CHECK(target_ask(t, "C 8192 4096 11\n") == 1); /* untouched */
+    mc_xfer_op_t rd = op(MC_XFER_READ, back, t->base + 8192, 4096, 58);
+    rd.remote_key = t->key ^ 0x80000000u;
+    memset(back, 0, 4096);
+    CHECK(run1(r, a, rd) == MC_TRANSFER_FAIL);
+    for (size_t i = 0; i < 4096; i++)
+        CHECK(back[i] == 0);
+    rd.remote_key = t->key;
+    rd.tag = 59;
+    CHECK(run1(r, a, rd) == MC_OK);
+    CHECK(check_fill(back, 4096, 11));
+    printf("  keys: current key lands, stale key rejected (MC_TRANSFER_FAIL), memory untouched\n");
 }
 
 static void t_induced_error(rec_t *r, mc_xport_t *a, target_t *t, uint8_t *src)
@@ -625,6 +656,7 @@ int main(int argc, char **argv)
 
     t_bytes(r, a, &t, src, back);
     t_bounds(r, a, &t, src);
+    t_keys(r, a, &t, src, back);
     t_induced_error(r, a, &t, src);
     t_remote_qp_error(r, a, &t, src, ndev);
     t_churn(r, a, &t, iters, kqp_base);

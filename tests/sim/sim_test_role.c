@@ -37,6 +37,8 @@ static void on_msg(void *node, mc_conn_t c, const uint8_t *frame, size_t len)
     echo_node_t *e = node;
     e->msgs++;
     e->last_msg_ns = e->env->ops->now_ns(e->env);
+    if (len && e->nfirsts < (int)sizeof e->firsts)
+        e->firsts[e->nfirsts++] = frame[0];
     mc_env_tracef(e->env, "echo.msg", "len=%zu", len);
     if (e->echo)
         e->env->ops->conn_send(e->env, c, frame, len);

@@ -18,6 +18,8 @@ typedef struct echo_node {
     mc_status_t last_xfer;
     uint64_t last_xfer_tag;
     uint64_t last_msg_ns;
+    uint8_t firsts[64]; /* first byte of each frame received, in order */
+    int nfirsts;
     uint64_t order[32]; /* timer args in firing order */
     int norder;
     bool broken;        /* check() fails while set */

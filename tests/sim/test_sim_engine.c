@@ -174,6 +174,9 @@ static void init_faults(void)
 
 static mc_scn_cmd_t send_cmd = {.node = "c", .cmd = "send"};
 
+/* A frame sent into a cut is held and retransmitted (RTO 202 ms here,
+ * doubling: 1.202, 1.606, 2.414 s); it arrives at the first retransmission
+ * after the heal, and the connection stays up. */
 START_TEST(test_partition_drops)
 {
     init_faults();
@@ -186,16 +189,20 @@ START_TEST(test_partition_drops)
     send_cmd.at_ns = mc_sim_now(s);
     mc_sim_at_cmd(s, &send_cmd);
     mc_sim_run(s, 2 * SEC);
-    /* dropped silently: no message, the connection stays up */
     ck_assert_int_eq(inst(s, srv)->msgs, 1);
     ck_assert_int_eq(inst(s, cli)->downs, 0);
     ck_assert_int_eq(inst(s, srv)->downs, 0);
     mc_sim_fault_apply(s, &fault_heal);
+    mc_sim_run(s, 2410 * MS);
+    ck_assert_int_eq(inst(s, srv)->msgs, 1); /* healed, but no retransmission yet */
+    mc_sim_run(s, 2420 * MS);
+    ck_assert_int_eq(inst(s, srv)->msgs, 2);
     send_cmd.at_ns = mc_sim_now(s);
     mc_sim_at_cmd(s, &send_cmd);
     mc_sim_run(s, 3 * SEC);
-    ck_assert_int_eq(inst(s, srv)->msgs, 2);
-    ck_assert_int_eq(inst(s, cli)->msgs, 2);
+    ck_assert_int_eq(inst(s, srv)->msgs, 3);
+    ck_assert_int_eq(inst(s, cli)->msgs, 3);
+    ck_assert_int_eq(inst(s, cli)->downs + inst(s, srv)->downs, 0);
     mc_sim_destroy(s);
 }
 END_TEST
@@ -277,11 +284,14 @@ START_TEST(test_xfer)
     uint8_t *rbuf = mc_calloc(1, 4096), *lbuf = mc_malloc(4096);
     for (int i = 0; i < 4096; i++)
         lbuf[i] = (uint8_t)(i * 7);
-    ck_assert_int_eq(es->ops->mem_register(es, rbuf, 4096), MC_OK);
-    ck_assert_int_eq(ec->ops->mem_register(ec, lbuf, 4096), MC_OK);
+    uint32_t rkey = 0, lkey = 0;
+    ck_assert_int_eq(es->ops->mem_register(es, rbuf, 4096, &rkey), MC_OK);
+    ck_assert_int_eq(ec->ops->mem_register(ec, lbuf, 4096, &lkey), MC_OK);
+    ck_assert_uint_ne(rkey, 0);
+    ck_assert_uint_ne(rkey, lkey);
 
     mc_xfer_op_t op = {.opcode = MC_XFER_WRITE, .local = lbuf + 100, .peer = "s:7000",
-                       .remote_addr = (uint64_t)(uintptr_t)(rbuf + 200), .len = 1000, .tag = 42};
+                       .remote_addr = (uint64_t)(uintptr_t)(rbuf + 200), .remote_key = rkey, .len = 1000, .tag = 42};
     ck_assert_int_eq(ec->ops->xfer_post(ec, &op, 1), MC_OK);
     ck_assert_int_eq(inst(s, cli)->xfers, 0); /* never synchronous */
     mc_sim_run(s, 2 * SEC);
@@ -300,6 +310,7 @@ START_TEST(test_xfer)
     mc_sim_run(s, 3 * SEC);
     ck_assert_int_eq(inst(s, cli)->last_xfer, MC_OK);
     ck_assert(memcmp(lbuf + 2000, lbuf + 100, 1000) == 0);
+
 
     /* remote range past the region */
     op.remote_addr = (uint64_t)(uintptr_t)(rbuf + 4000);
@@ -334,6 +345,84 @@ START_TEST(test_xfer)
 }
 END_TEST
 
+/* Registration keys (rkeys): a re-registration, and a restarted process
+ * that registers the very same memory, issue new keys; an op carrying the
+ * old key fails with MC_TRANSFER_FAIL and moves no byte. */
+START_TEST(test_xfer_stale_key)
+{
+    init_faults();
+    mc_sim_t *s = mk(7, 0);
+    int srv, cli;
+    pair(s, &srv, &cli);
+    mc_sim_run(s, SEC);
+    mc_env_t *es = mc_sim_node_env(s, srv), *ec = mc_sim_node_env(s, cli);
+    uint8_t *rbuf = mc_calloc(1, 4096), *lbuf = mc_malloc(4096);
+    memset(lbuf, 0xab, 4096);
+    uint32_t k1 = 0, k2 = 0, k3 = 0, lk = 0;
+    ck_assert_int_eq(es->ops->mem_register(es, rbuf, 4096, &k1), MC_OK);
+    ck_assert_int_eq(ec->ops->mem_register(ec, lbuf, 4096, NULL), MC_OK); /* key is optional */
+    ck_assert_int_eq(ec->ops->mem_unregister(ec, lbuf), MC_OK);
+    ck_assert_int_eq(ec->ops->mem_register(ec, lbuf, 4096, &lk), MC_OK);
+    ck_assert_uint_ne(k1, 0);
+    ck_assert_int_eq(es->ops->mem_unregister(es, rbuf), MC_OK);
+    ck_assert_int_eq(es->ops->mem_register(es, rbuf, 4096, &k2), MC_OK);
+    ck_assert_uint_ne(k2, 0);
+    ck_assert_uint_ne(k2, k1);
+
+    mc_xfer_op_t op = {.opcode = MC_XFER_WRITE, .local = lbuf, .peer = "s:7000",
+                       .remote_addr = (uint64_t)(uintptr_t)rbuf, .remote_key = k1, .len = 64, .tag = 1};
+    ec->ops->xfer_post(ec, &op, 1);
+    mc_sim_run(s, 2 * SEC);
+    ck_assert_int_eq(inst(s, cli)->xfers, 1);
+    ck_assert_int_eq(inst(s, cli)->last_xfer, MC_TRANSFER_FAIL);
+    ck_assert_uint_eq(rbuf[0], 0);
+    ck_assert_uint_eq(rbuf[63], 0);
+    op.remote_key = 0; /* no key is no exception */
+    op.tag = 2;
+    ec->ops->xfer_post(ec, &op, 1);
+    mc_sim_run(s, 3 * SEC);
+    ck_assert_int_eq(inst(s, cli)->last_xfer, MC_TRANSFER_FAIL);
+    ck_assert_uint_eq(rbuf[0], 0);
+    op.remote_key = k2;
+    op.tag = 3;
+    ec->ops->xfer_post(ec, &op, 1);
+    mc_sim_run(s, 4 * SEC);
+    ck_assert_int_eq(inst(s, cli)->xfers, 3);
+    ck_assert_int_eq(inst(s, cli)->last_xfer, MC_OK);
+    ck_assert_uint_eq(rbuf[0], 0xab);
+    ck_assert_uint_eq(rbuf[63], 0xab);
+
+    /* the server crashes and restarts: the new process registers the same
+     * address (all nodes share this address space), with a new key */
+    mc_sim_fault_apply(s, &fault_crash);
+    mc_scn_fault_t up = {.kind = MC_FAULT_RESTART, .node = "s"};
+    mc_sim_fault_apply(s, &up);
+    ck_assert(mc_sim_node_up(s, srv));
+    es = mc_sim_node_env(s, srv);
+    memset(rbuf, 0, 4096);
+    ck_assert_int_eq(es->ops->mem_register(es, rbuf, 4096, &k3), MC_OK);
+    ck_assert_uint_ne(k3, 0);
+    ck_assert_uint_ne(k3, k2);
+    ck_assert_uint_ne(k3, k1);
+    op.remote_key = k2; /* the dead process's descriptor */
+    op.tag = 4;
+    ec->ops->xfer_post(ec, &op, 1);
+    mc_sim_run(s, 5 * SEC);
+    ck_assert_int_eq(inst(s, cli)->xfers, 4);
+    ck_assert_int_eq(inst(s, cli)->last_xfer, MC_TRANSFER_FAIL);
+    ck_assert_uint_eq(rbuf[0], 0);
+    op.remote_key = k3;
+    op.tag = 5;
+    ec->ops->xfer_post(ec, &op, 1);
+    mc_sim_run(s, 6 * SEC);
+    ck_assert_int_eq(inst(s, cli)->last_xfer, MC_OK);
+    ck_assert_uint_eq(rbuf[0], 0xab);
+    (void)lk;
+    mc_sim_destroy(s);
+    mc_free(rbuf);
+    mc_free(lbuf);
+}
+END_TEST
 
 START_TEST(test_close_fin)
 {
@@ -388,7 +477,7 @@ START_TEST(test_nic_down)
     mc_sim_at_cmd(s, &send_cmd);
     mc_sim_run(s, 2 * SEC);
     ck_assert_int_eq(inst(s, srv)->msgs, 2);
-    f.node = "s"; /* s has no other NIC: frames vanish, conns stay up */
+    f.node = "s"; /* s has no other NIC: frames wait for it, conns stay up */
     mc_sim_fault_apply(s, &f);
     send_cmd.at_ns = mc_sim_now(s);
     mc_sim_at_cmd(s, &send_cmd);
@@ -400,7 +489,9 @@ START_TEST(test_nic_down)
     send_cmd.at_ns = mc_sim_now(s);
     mc_sim_at_cmd(s, &send_cmd);
     mc_sim_run(s, 4 * SEC);
-    ck_assert_int_eq(inst(s, srv)->msgs, 3);
+    /* the held frame at the retransmission (3.414 s), the new one behind it */
+    ck_assert_int_eq(inst(s, srv)->msgs, 4);
+    ck_assert_int_eq(inst(s, cli)->downs + inst(s, srv)->downs, 0);
     mc_sim_destroy(s);
 }
 END_TEST
@@ -472,37 +563,122 @@ START_TEST(test_restart)
 }
 END_TEST
 
-START_TEST(test_dup)
+static mc_sim_t *mk_net(uint64_t seed, double loss, double dup, double reorder)
 {
     mc_sim_cfg_t cfg;
     mc_sim_cfg_init(&cfg);
-    cfg.seed = 5;
+    cfg.seed = seed;
     cfg.net.latency_ns = MS;
-    cfg.net.dup = 1.0;
-    mc_sim_t *s = mc_sim_create(&cfg);
+    cfg.net.jitter_ns = 2 * MS;
+    cfg.net.loss = loss;
+    cfg.net.dup = dup;
+    cfg.net.reorder = reorder;
+    return mc_sim_create(&cfg);
+}
+
+/* c sends frames 0..n-1 (first byte = index) on its connection to s. */
+static void send_numbered(mc_sim_t *s, int cli, int n)
+{
+    mc_env_t *ec = mc_sim_node_env(s, cli);
+    for (int i = 0; i < n; i++) {
+        uint8_t f[8] = {(uint8_t)i};
+        ck_assert_int_eq(ec->ops->conn_send(ec, inst(s, cli)->out, f, sizeof f), MC_OK);
+    }
+}
+
+/* hello, then 0..n-1, exactly once each and in order */
+static void assert_stream(const echo_node_t *e, int n)
+{
+    ck_assert_int_eq(e->nfirsts, n + 1);
+    ck_assert_uint_eq(e->firsts[0], 'h');
+    for (int i = 0; i < n; i++)
+        ck_assert_uint_eq(e->firsts[i + 1], (uint8_t)i);
+}
+
+/* c connects to s (echo) and sends frames 0..n-1; by `until` both
+ * directions carried hello + 0..n-1 exactly once, in order, and no side saw
+ * the connection go down. Returns how long after the sends the last echo
+ * came back. Destroys s. */
+static uint64_t stream_intact(mc_sim_t *s, int n, uint64_t until)
+{
     int srv, cli;
     pair(s, &srv, &cli);
     mc_sim_run(s, SEC);
-    /* hello arrives twice at s; each echo twice at c */
-    ck_assert_int_eq(inst(s, srv)->msgs, 2);
-    ck_assert_int_eq(inst(s, cli)->msgs, 4);
+    uint64_t t0 = mc_env_now(mc_sim_node_env(s, cli));
+    send_numbered(s, cli, n);
+    mc_sim_run(s, until);
+    assert_stream(inst(s, srv), n);
+    assert_stream(inst(s, cli), n); /* the echoes */
+    ck_assert_int_eq(inst(s, cli)->downs + inst(s, srv)->downs, 0);
+    uint64_t took = inst(s, cli)->last_msg_ns - t0;
+    mc_sim_destroy(s);
+    return took;
+}
+
+/* A TCP-shaped connection drops duplicates and reassembles reordered
+ * segments: every frame arrives once, in order, both ways. */
+START_TEST(test_tcp_dup_reorder)
+{
+    stream_intact(mk_net(5, 0, 1.0, 1.0), 40, 3 * SEC);
+}
+END_TEST
+
+/* Loss on a connection is retransmission delay (>= 200 ms per loss), never
+ * a hole in the stream; without loss the last echo would be back within
+ * 2 * (1 + 2) ms. */
+START_TEST(test_tcp_loss_delays)
+{
+    ck_assert_uint_gt(stream_intact(mk_net(7, 0.3, 0, 0), 20, 60 * SEC), 200 * MS);
+    ck_assert_uint_lt(stream_intact(mk_net(7, 0, 0, 0), 20, 60 * SEC), 10 * MS);
+}
+END_TEST
+
+/* Loss that persists past the retransmission bound resets the connection:
+ * both sides see RPC_FAIL, nothing is delivered. */
+START_TEST(test_tcp_loss_resets)
+{
+    mc_sim_t *s = mk_net(9, 1.0, 0, 0);
+    int srv, cli;
+    pair(s, &srv, &cli);
+    mc_sim_run(s, 10 * SEC);
+    ck_assert_int_eq(inst(s, srv)->accepts, 1); /* handshakes are not lost */
+    ck_assert_int_eq(inst(s, cli)->ups, 1);
+    ck_assert_int_eq(inst(s, cli)->downs + inst(s, srv)->downs, 0);
+    mc_sim_run(s, 20 * SEC); /* 63 RTOs of >= 200 ms after the hello */
+    ck_assert_int_eq(inst(s, srv)->msgs, 0);
+    ck_assert_int_eq(inst(s, cli)->downs, 1);
+    ck_assert_int_eq(inst(s, cli)->last_down, MC_RPC_FAIL);
+    ck_assert_int_eq(inst(s, srv)->downs, 1);
+    ck_assert_int_eq(inst(s, srv)->last_down, MC_RPC_FAIL);
     mc_sim_destroy(s);
 }
 END_TEST
 
-START_TEST(test_xfer_blackhole)
+/* s and c paired for a second; rb registered at s, lb at c; *op a 64-byte
+ * WRITE of lb onto rb (tag 1). */
+static mc_sim_t *xfer_pair(int *cli, uint8_t rb[64], uint8_t lb[64], mc_xfer_op_t *op)
 {
     mc_sim_t *s = mk(3, 0);
-    int srv, cli;
-    pair(s, &srv, &cli);
+    int srv;
+    pair(s, &srv, cli);
     mc_sim_run(s, SEC);
-    mc_env_t *es = mc_sim_node_env(s, srv), *ec = mc_sim_node_env(s, cli);
+    mc_env_t *es = mc_sim_node_env(s, srv), *ec = mc_sim_node_env(s, *cli);
+    uint32_t rk = 0;
+    es->ops->mem_register(es, rb, 64, &rk);
+    ec->ops->mem_register(ec, lb, 64, NULL);
+    *op = (mc_xfer_op_t){.opcode = MC_XFER_WRITE, .local = lb, .peer = "s:7000",
+                         .remote_addr = (uint64_t)(uintptr_t)rb, .remote_key = rk, .len = 64, .tag = 1};
+    return s;
+}
+
+START_TEST(test_xfer_blackhole)
+{
+    int cli;
     uint8_t rb[64] = {0}, lb[64] = {1};
-    es->ops->mem_register(es, rb, sizeof rb);
-    ec->ops->mem_register(ec, lb, sizeof lb);
+    mc_xfer_op_t op;
+    mc_sim_t *s = xfer_pair(&cli, rb, lb, &op);
+    mc_env_t *ec = mc_sim_node_env(s, cli);
     mc_sim_fault_xfer_blackhole(s, cli, true);
-    mc_xfer_op_t op = {.opcode = MC_XFER_WRITE, .local = lb, .peer = "s:7000",
-                       .remote_addr = (uint64_t)(uintptr_t)rb, .len = 64, .tag = 1};
     ec->ops->xfer_post(ec, &op, 1);
     mc_sim_run(s, 100 * SEC);
     ck_assert_int_eq(inst(s, cli)->xfers, 0);
@@ -513,19 +689,14 @@ END_TEST
 
 START_TEST(test_xfer_blackhole_fault)
 {
-    mc_sim_t *s = mk(3, 0);
-    int srv, cli;
-    pair(s, &srv, &cli);
-    mc_sim_run(s, SEC);
-    mc_env_t *es = mc_sim_node_env(s, srv), *ec = mc_sim_node_env(s, cli);
+    int cli;
     uint8_t rb[64] = {0}, lb[64] = {1};
-    es->ops->mem_register(es, rb, sizeof rb);
-    ec->ops->mem_register(ec, lb, sizeof lb);
+    mc_xfer_op_t op;
+    mc_sim_t *s = xfer_pair(&cli, rb, lb, &op);
+    mc_env_t *ec = mc_sim_node_env(s, cli);
     mc_scn_fault_t on = {.kind = MC_FAULT_XFER_BLACKHOLE, .node = "c"};
     mc_scn_fault_t off = {.kind = MC_FAULT_XFER_BLACKHOLE_OFF, .node = "c"};
     mc_sim_fault_apply(s, &on);
-    mc_xfer_op_t op = {.opcode = MC_XFER_WRITE, .local = lb, .peer = "s:7000",
-                       .remote_addr = (uint64_t)(uintptr_t)rb, .len = 64, .tag = 1};
     ec->ops->xfer_post(ec, &op, 1);
     mc_sim_run(s, 10 * SEC);
     ck_assert_int_eq(inst(s, cli)->xfers, 0); /* swallowed, bytes included */
@@ -603,6 +774,185 @@ START_TEST(test_boot_failure)
 }
 END_TEST
 
+/* ---- cuts on connections behave like TCP (sim_net.c rtx_fire) ---- */
+
+static char *cut_c[] = {"c"}, *cut_s[] = {"s"};
+
+/* a -> b cut (and b -> a unless oneway). */
+static void cut(mc_sim_t *s, char **a, char **b, bool oneway)
+{
+    mc_scn_fault_t f = {.kind = MC_FAULT_PARTITION, .nodes = a, .nnodes = 1, .peers = b,
+                        .npeers = 1, .oneway = oneway};
+    mc_sim_fault_apply(s, &f);
+}
+
+static void heal(mc_sim_t *s)
+{
+    mc_scn_fault_t f = {.kind = MC_FAULT_HEAL};
+    mc_sim_fault_apply(s, &f);
+}
+
+/* Frames sent into a one-way cut, and frames sent after the heal but before
+ * the retransmission, arrive once each, in order, at the retransmission. */
+START_TEST(test_cut_keeps_order)
+{
+    mc_sim_t *s = mk(11, 0);
+    int srv, cli;
+    pair(s, &srv, &cli);
+    mc_sim_run(s, SEC);
+    mc_env_t *ec = mc_sim_node_env(s, cli);
+    cut(s, cut_c, cut_s, true);
+    for (int i = 0; i < 5; i++) {
+        uint8_t f[8] = {(uint8_t)i};
+        ck_assert_int_eq(ec->ops->conn_send(ec, inst(s, cli)->out, f, sizeof f), MC_OK);
+    }
+    mc_sim_run(s, 1500 * MS);
+    heal(s);
+    for (int i = 5; i < 10; i++) {
+        uint8_t f[8] = {(uint8_t)i};
+        ck_assert_int_eq(ec->ops->conn_send(ec, inst(s, cli)->out, f, sizeof f), MC_OK);
+    }
+    mc_sim_run(s, 1600 * MS); /* 5..9 arrived at 1.501 s: held behind 0..4 */
+    ck_assert_int_eq(inst(s, srv)->nfirsts, 1);
+    mc_sim_run(s, 3 * SEC); /* retransmissions at 1.202 (cut), 1.606 s */
+    assert_stream(inst(s, srv), 10);
+    assert_stream(inst(s, cli), 10);
+    ck_assert_int_eq(inst(s, cli)->downs + inst(s, srv)->downs, 0);
+    mc_sim_destroy(s);
+}
+END_TEST
+
+/* A cut that outlasts the retransmission bound (6 lost transmissions,
+ * 63 RTOs = 12.726 s after the send) resets the connection on both sides;
+ * the held frame is never delivered, not even after the heal. */
+START_TEST(test_cut_resets)
+{
+    mc_sim_t *s = mk(12, 0);
+    int srv, cli;
+    pair(s, &srv, &cli);
+    mc_sim_run(s, SEC);
+    cut(s, cut_c, cut_s, false);
+    send_cmd.at_ns = mc_sim_now(s);
+    mc_sim_at_cmd(s, &send_cmd);
+    mc_sim_run(s, 13700 * MS);
+    ck_assert_int_eq(inst(s, cli)->downs + inst(s, srv)->downs, 0);
+    mc_sim_run(s, 13800 * MS);
+    ck_assert_int_eq(inst(s, cli)->downs, 1);
+    ck_assert_int_eq(inst(s, cli)->last_down, MC_RPC_FAIL);
+    ck_assert_int_eq(inst(s, srv)->downs, 1);
+    ck_assert_int_eq(inst(s, srv)->last_down, MC_RPC_FAIL);
+    heal(s);
+    mc_sim_run(s, 20 * SEC);
+    ck_assert_int_eq(inst(s, srv)->msgs, 1); /* the hello only */
+    mc_env_t *ec = mc_sim_node_env(s, cli);
+    ck_assert_int_eq(ec->ops->conn_send(ec, inst(s, cli)->out, (const uint8_t *)"x", 1), MC_RPC_FAIL);
+    mc_sim_destroy(s);
+}
+END_TEST
+
+/* Only the way back is cut: c's frame reaches s, but its ACK never comes
+ * back, so c's kernel retransmits until it gives up; s's echo is lost the
+ * same way. Both sides end reset. */
+START_TEST(test_cut_ack_lost_resets)
+{
+    mc_sim_t *s = mk(13, 0);
+    int srv, cli;
+    pair(s, &srv, &cli);
+    mc_sim_run(s, SEC);
+    cut(s, cut_s, cut_c, true);
+    send_cmd.at_ns = mc_sim_now(s);
+    mc_sim_at_cmd(s, &send_cmd);
+    mc_sim_run(s, 2 * SEC);
+    ck_assert_int_eq(inst(s, srv)->msgs, 2);
+    ck_assert_int_eq(inst(s, cli)->msgs, 1);
+    mc_sim_run(s, 20 * SEC);
+    ck_assert_int_eq(inst(s, cli)->downs, 1);
+    ck_assert_int_eq(inst(s, cli)->last_down, MC_RPC_FAIL);
+    ck_assert_int_eq(inst(s, srv)->downs, 1);
+    ck_assert_int_eq(inst(s, srv)->last_down, MC_RPC_FAIL);
+    ck_assert_int_eq(inst(s, srv)->msgs, 2); /* delivered once, never twice */
+    ck_assert_int_eq(inst(s, cli)->msgs, 1);
+    mc_sim_destroy(s);
+}
+END_TEST
+
+/* A close during a cut: the FIN is retransmitted behind the data and
+ * reaches s, after that data, once the cut heals. */
+START_TEST(test_cut_fin_waits)
+{
+    mc_sim_t *s = mk(14, 0);
+    int srv, cli;
+    pair(s, &srv, &cli);
+    mc_sim_run(s, SEC);
+    mc_env_t *ec = mc_sim_node_env(s, cli);
+    cut(s, cut_c, cut_s, false);
+    uint8_t f[8] = {7};
+    ck_assert_int_eq(ec->ops->conn_send(ec, inst(s, cli)->out, f, sizeof f), MC_OK);
+    ec->ops->conn_close(ec, inst(s, cli)->out);
+    mc_sim_run(s, 2 * SEC);
+    ck_assert_int_eq(inst(s, srv)->downs, 0);
+    heal(s);
+    mc_sim_run(s, 3 * SEC);
+    ck_assert_int_eq(inst(s, srv)->msgs, 2);
+    ck_assert_uint_eq(inst(s, srv)->firsts[1], 7);
+    ck_assert_int_eq(inst(s, srv)->downs, 1);
+    ck_assert_int_eq(inst(s, srv)->last_down, MC_OK);
+    ck_assert_int_eq(inst(s, cli)->downs, 0);
+    mc_sim_destroy(s);
+}
+END_TEST
+
+/* A frame in flight when the cut starts is lost on arrival; the FIN behind
+ * it arrives after the heal but waits for the frame's retransmission.
+ * At 1 Mbit/s the 1000-byte frame arrives at 1.009 s, the FIN 0.5 ms later. */
+START_TEST(test_cut_in_flight)
+{
+    mc_sim_cfg_t cfg;
+    mc_sim_cfg_init(&cfg);
+    cfg.seed = 15;
+    cfg.net.latency_ns = MS;
+    cfg.net.bandwidth_bps = 1000000;
+    mc_sim_t *s = mc_sim_create(&cfg);
+    int srv, cli;
+    pair(s, &srv, &cli);
+    mc_sim_run(s, SEC);
+    mc_env_t *ec = mc_sim_node_env(s, cli);
+    uint8_t f[1000] = {9};
+    ck_assert_int_eq(ec->ops->conn_send(ec, inst(s, cli)->out, f, sizeof f), MC_OK);
+    ec->ops->conn_close(ec, inst(s, cli)->out);
+    cut(s, cut_c, cut_s, true);
+    mc_sim_run(s, 1009200 * 1000ULL);
+    heal(s);
+    mc_sim_run(s, 1100 * MS);
+    ck_assert_int_eq(inst(s, srv)->msgs, 1);
+    ck_assert_int_eq(inst(s, srv)->downs, 0);
+    mc_sim_run(s, 2 * SEC); /* retransmitted at 1.211 s */
+    ck_assert_int_eq(inst(s, srv)->msgs, 2);
+    ck_assert_uint_eq(inst(s, srv)->firsts[1], 9);
+    ck_assert_int_eq(inst(s, srv)->downs, 1);
+    ck_assert_int_eq(inst(s, srv)->last_down, MC_OK);
+    mc_sim_destroy(s);
+}
+END_TEST
+
+/* A new connection across a cut fails after conn_timeout (1 s). */
+START_TEST(test_cut_connect_times_out)
+{
+    mc_sim_t *s = mk(16, 0);
+    int srv, cli;
+    pair(s, &srv, &cli); /* c connects at 10 ms */
+    cut(s, cut_c, cut_s, true);
+    mc_sim_run(s, 1005 * MS);
+    ck_assert_int_eq(inst(s, cli)->downs, 0);
+    mc_sim_run(s, 1020 * MS);
+    ck_assert_int_eq(inst(s, cli)->downs, 1);
+    ck_assert_int_eq(inst(s, cli)->last_down, MC_RPC_FAIL);
+    ck_assert_int_eq(inst(s, cli)->ups, 0);
+    ck_assert_int_eq(inst(s, srv)->accepts, 0);
+    mc_sim_destroy(s);
+}
+END_TEST
+
 int main(void)
 {
     Suite *su = suite_create("sim_engine");
@@ -616,6 +966,7 @@ int main(void)
     tcase_add_test(tc, test_pause_defers);
     tcase_add_test(tc, test_pause_accept);
     tcase_add_test(tc, test_xfer);
+    tcase_add_test(tc, test_xfer_stale_key);
     tcase_add_test(tc, test_determinism);
     tcase_add_test(tc, test_boot_failure);
     tcase_add_test(tc, test_close_fin);
@@ -623,10 +974,18 @@ int main(void)
     tcase_add_test(tc, test_nic_down);
     tcase_add_test(tc, test_clock);
     tcase_add_test(tc, test_restart);
-    tcase_add_test(tc, test_dup);
+    tcase_add_test(tc, test_tcp_dup_reorder);
+    tcase_add_test(tc, test_tcp_loss_delays);
+    tcase_add_test(tc, test_tcp_loss_resets);
     tcase_add_test(tc, test_xfer_blackhole);
     tcase_add_test(tc, test_xfer_blackhole_fault);
     tcase_add_test(tc, test_role_check);
+    tcase_add_test(tc, test_cut_keeps_order);
+    tcase_add_test(tc, test_cut_resets);
+    tcase_add_test(tc, test_cut_ack_lost_resets);
+    tcase_add_test(tc, test_cut_fin_waits);
+    tcase_add_test(tc, test_cut_in_flight);
+    tcase_add_test(tc, test_cut_connect_times_out);
     suite_add_tcase(su, tc);
     SRunner *sr = srunner_create(su);
     srunner_run_all(sr, CK_NORMAL);

@@ -200,11 +200,14 @@ FW_FN void fw_conn_close(mc_env_t *env, mc_conn_t conn)
         c->closed = true;
 }
 
-FW_FN mc_status_t fw_mem_register(mc_env_t *env, void *addr, size_t len)
+FW_FN mc_status_t fw_mem_register(mc_env_t *env, void *addr, size_t len, uint32_t *key)
 {
+    static uint32_t fw_key_seq;
     fw_node_t *n = fw_node_of(env);
     if (n->nregs >= FW_MAX_REGS)
         return MC_INTERNAL_ERROR;
+    if (key)
+        *key = 0x1000u + ++fw_key_seq;
     n->regs[n->nregs].addr = (uint64_t)(uintptr_t)addr;
     n->regs[n->nregs].len = len;
     n->nregs++;

@@ -192,14 +192,14 @@ START_TEST(placement_edge_cases)
     mc_rng_seed(&rng, 3);
     mc_segmgr_init(&g, 64);
     ck_assert_uint_eq(mc_segmgr_place(&g, &rng, 100, 1, NULL, 0, NULL, 0, pl), 0);
-    mc_segment_info_t a = {{1, 1}, "A", 0x1000, 4096, NULL, NULL};
+    mc_segment_info_t a = {{1, 1}, "A", 0x1000, 4096, NULL, NULL, 0};
     ck_assert_int_eq(mc_segmgr_mount(&g, (mc_uuid_t){1, 1}, &a, NULL), MC_OK);
     const char *exA[] = {"A"};
     ck_assert_uint_eq(mc_segmgr_place(&g, &rng, 100, 1, NULL, 0, exA, 1, pl), 0);
     ck_assert_uint_eq(mc_segmgr_place(&g, &rng, 100, 3, NULL, 0, NULL, 0, pl), 1);
     mc_segmgr_free(&g, pl[0].slot, pl[0].h, 100);
-    mc_segment_info_t b = {{2, 2}, "B", 0x100000, 4096, "ep-b", "rdma"}, b2 = {{3, 3}, "B", 0x200000, 4096, NULL, NULL};
-    mc_segment_info_t c = {{4, 4}, "C", 0x300000, 4096, NULL, NULL};
+    mc_segment_info_t b = {{2, 2}, "B", 0x100000, 4096, "ep-b", "rdma", 0}, b2 = {{3, 3}, "B", 0x200000, 4096, NULL, NULL, 0};
+    mc_segment_info_t c = {{4, 4}, "C", 0x300000, 4096, NULL, NULL, 0};
     ck_assert_int_eq(mc_segmgr_mount(&g, (mc_uuid_t){2, 2}, &b, NULL), MC_OK);
     ck_assert_int_eq(mc_segmgr_mount(&g, (mc_uuid_t){2, 2}, &b2, NULL), MC_OK);
     ck_assert_int_eq(mc_segmgr_mount(&g, (mc_uuid_t){4, 4}, &c, NULL), MC_OK);

@@ -29,7 +29,7 @@ static inline mc_segment_info_t fx_seg(int n, uint64_t size)
 {
     static char names[64][16];
     snprintf(names[n], sizeof names[n], "seg%d", n);
-    mc_segment_info_t s = {U(100 + (uint64_t)n), names[n], 0x100000000ull * (uint64_t)n, size, NULL, "tcp"};
+    mc_segment_info_t s = {U(100 + (uint64_t)n), names[n], 0x100000000ull * (uint64_t)n, size, NULL, "tcp", 0};
     return s;
 }
 

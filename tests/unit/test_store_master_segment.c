@@ -262,6 +262,65 @@ static void count_name(void *arg, const char *name)
     nnames++;
 }
 
+/* Registration keys ride along: a replica descriptor carries its segment's
+ * rkey. A mount under a segment name owned by another client UUID (the
+ * owner restarted under the same host:port) drops the dead owner's
+ * segment at once, with its replicas, as its expiry would; the same
+ * client mounting a second segment under its name drops nothing. */
+START_TEST(restart_under_same_name_drops_stale_segment)
+{
+    mc_segment_info_t s1 = fx_seg(1, 1 << 20), s2 = fx_seg(2, 1 << 20);
+    s1.rkey = 0x1111;
+    s2.rkey = 0x2222;
+    ck_assert_int_eq(mc_master_mount_segment(M, NOW, U(1), &s1), MC_OK);
+    ck_assert_int_eq(mc_master_mount_segment(M, NOW, U(2), &s2), MC_OK);
+    ck_assert_int_eq(fx_put("both", 4096, 2), MC_OK);
+    ck_assert_int_eq(fx_put("only1", 4096, 1), MC_OK);
+    mc_replica_list_t l;
+    ck_assert_int_eq(mc_master_get_replica_list_admin(M, K("both"), &l), MC_OK);
+    ck_assert_uint_eq(l.n, 2);
+    for (uint32_t i = 0; i < l.n; i++)
+        ck_assert_uint_eq(l.r[i].rkey, strcmp(l.r[i].segment_name, "seg1") == 0 ? 0x1111 : 0x2222);
+    bool only1_on_1 = fx_nreplicas("only1") == 1 &&
+                      mc_master_get_replica_list_admin(M, K("only1"), &l) == MC_OK &&
+                      strcmp(l.r[0].segment_name, "seg1") == 0;
+
+    /* client 9 = the restarted owner of "seg1", with fresh memory and key */
+    mc_segment_info_t n1 = fx_seg(1, 1 << 20);
+    n1.id = U(901);
+    n1.rkey = 0x9999;
+    ck_assert_int_eq(mc_master_mount_segment(M, NOW, U(9), &n1), MC_OK);
+    ck_assert_uint_eq(mc_master_segment_status(M, s1.id), MC_SEGMENT_UNDEFINED); /* gone, not parked */
+    ck_assert_uint_eq(mc_master_segment_status(M, n1.id), MC_SEGMENT_OK);
+    ck_assert_uint_eq(fx_stats().segments, 2);
+    ck_assert_uint_eq(fx_nreplicas("both"), 1); /* the seg2 replica survives */
+    ck_assert_int_eq(mc_master_get_replica_list_admin(M, K("both"), &l), MC_OK);
+    ck_assert_str_eq(l.r[0].segment_name, "seg2");
+    ck_assert_uint_eq(l.r[0].rkey, 0x2222);
+    if (only1_on_1)
+        ck_assert(!fx_exists("only1"));
+    fx_check();
+
+    /* the new owner's own second segment under its name: nothing dropped */
+    mc_segment_info_t n2 = fx_seg(1, 1 << 20);
+    n2.id = U(902);
+    n2.base += 1 << 20;
+    n2.rkey = 0x999a;
+    ck_assert_int_eq(mc_master_mount_segment(M, NOW, U(9), &n2), MC_OK);
+    ck_assert_uint_eq(mc_master_segment_status(M, n1.id), MC_SEGMENT_OK);
+    ck_assert_uint_eq(fx_stats().segments, 3);
+    /* a remount by a third UUID under that name drops both of client 9's */
+    mc_segment_info_t r1 = fx_seg(1, 1 << 20);
+    r1.id = U(903);
+    ck_assert_int_eq(mc_master_remount_segments(M, NOW, U(10), &r1, 1), MC_OK);
+    ck_assert_uint_eq(mc_master_segment_status(M, n1.id), MC_SEGMENT_UNDEFINED);
+    ck_assert_uint_eq(mc_master_segment_status(M, n2.id), MC_SEGMENT_UNDEFINED);
+    ck_assert_uint_eq(mc_master_segment_status(M, s2.id), MC_SEGMENT_OK);
+    ck_assert_uint_eq(fx_stats().segments, 2);
+    fx_check();
+}
+END_TEST
+
 START_TEST(segment_names_listing)
 {
     fx_mount(1, 1 << 20);
@@ -287,6 +346,7 @@ Suite *store_master_segment_suite(void)
     tcase_add_test(tc, master_stall_does_not_expire_clients);
     tcase_add_test(tc, graceful_unmount);
     tcase_add_test(tc, segment_names_listing);
+    tcase_add_test(tc, restart_under_same_name_drops_stale_segment);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -40,6 +40,7 @@ extern "C" {
 #define MOONCAKE_EP_ERR_DROPPED (-3)     /* this rank (or the broadcast root) was dropped from the op */
 #define MOONCAKE_EP_ERR_TIMEOUT (-4)     /* no decision reached this rank in 2 x timeout */
 #define MOONCAKE_EP_ERR_INTERNAL (-5)    /* handle shutting down, out of memory */
+#define MOONCAKE_EP_ERR_MIXED (-6)       /* chunks of one call agreed on different sets; *set = their intersection */
 
 /* element types and reductions */
 #define MOONCAKE_EP_FLOAT32 0
@@ -85,7 +86,12 @@ MOONCAKE_API void mooncake_ep_set_next_op_id(mooncake_ep_t *h, uint64_t id);
 /* Collectives. count = elements per rank block; all_gather out and
  * all_to_all in/out hold world * count elements (slot of rank r at r *
  * count; slots of ranks outside the final set are zeroed); reduce_scatter
- * in holds world * count, out count. broadcast: buf in/out on every rank. */
+ * in holds world * count, out count. broadcast: buf in/out on every rank.
+ * all_reduce and broadcast take any count: above slot_bytes they run as
+ * consecutive ops of one slot each (several op ids; every rank must use
+ * the same slot_bytes), agreed one by one; if a rank failed between two of
+ * them the call returns MOONCAKE_EP_ERR_MIXED (each chunk is correct over
+ * its own set). The other collectives are bounded by slot_bytes. */
 MOONCAKE_API int mooncake_ep_all_reduce(mooncake_ep_t *h, const void *in, void *out, size_t count, int dtype, int op,
                                         uint64_t timeout_us, uint64_t *set);
 MOONCAKE_API int mooncake_ep_all_gather(mooncake_ep_t *h, const void *in, void *out, size_t count, int dtype,

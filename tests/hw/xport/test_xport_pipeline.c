@@ -1,6 +1,7 @@
 /* mc_xport TCP receiver under pipelining, driven from a raw socket: many
  * requests in one send get their responses in request order (coalesced
- * responses must not reorder or lose any), a lone last request is still
+ * responses must not reorder or lose any; small READs travel inside the
+ * coalesced run), a lone last request is still
  * answered (deferred responses go out before the receiver waits),
  * rejected WRITEs in the middle keep the stream in sync, and requests
  * served before a malformed header are answered before the close. */
@@ -203,6 +204,54 @@ START_TEST(test_initiator_batches_small_writes)
 }
 END_TEST
 
+/* Small READs posted at once (a batch of 4 KiB gets): the receiver copies
+ * them into one run of responses, the initiator settles them in runs. Mixed
+ * with large READs (sent on their own, after the run so far) and a
+ * rejected one: every byte lands where it belongs, each op completes once
+ * with its own status. Posted twice, so the second batch reuses the
+ * connections (and the receiver's grown output buffer). */
+START_TEST(test_small_reads_batched)
+{
+    srv_t s = srv_new();
+    h_fill(s.mem, REG, 21);
+    mc_xport_t *a = h_xport(s.r, -2, 0);
+    ck_assert_int_eq(mc_xport_set_peer_desc(a, "peer:1", mc_xport_local_desc(s.x)), MC_OK);
+    enum { N = 70, SMALL = 512 };
+    uint8_t *dst = calloc(1, 2 * REG);
+    ck_assert_ptr_nonnull(dst);
+    ck_assert_int_eq(mc_xport_mem_register(a, dst, 2 * REG), MC_OK);
+    for (int round = 0; round < 2; round++) {
+        memset(dst, 0, 2 * REG);
+        static mc_xfer_op_t ops[N];
+        uint64_t off[N], len[N];
+        uint64_t at = 0;
+        for (unsigned i = 0; i < N; i++) {
+            /* 64 small reads of SMALL bytes, two 24 KiB ones in the middle, one rejected */
+            len[i] = (i == 20 || i == 40) ? 24u << 10 : SMALL;
+            off[i] = (i == 20 || i == 40) ? (i == 20 ? 0 : REG - (24u << 10)) : (uint64_t)(i % 64) * SMALL;
+            uint64_t remote = i == 55 ? (uintptr_t)s.mem + REG - 16 : (uintptr_t)s.mem + off[i];
+            ops[i] = h_op(MC_XFER_READ, dst + at, "peer:1", remote, len[i], round * N + i);
+            at += len[i];
+        }
+        ck_assert_int_eq(mc_xport_post(a, ops, N), MC_OK);
+        ck_assert(h_wait(s.r, (unsigned)(round + 1) * N, 30000));
+        at = 0;
+        for (unsigned i = 0; i < N; i++) {
+            unsigned t = (unsigned)round * N + i;
+            ck_assert_uint_eq(s.r->cnt[t], 1);
+            ck_assert_int_eq(s.r->st[t], i == 55 ? MC_INVALID_PARAMS : MC_OK);
+            if (i != 55)
+                ck_assert_int_eq(memcmp(dst + at, s.mem + off[i], len[i]), 0);
+            at += len[i];
+        }
+    }
+    mc_xport_mem_unregister(a, dst);
+    mc_xport_destroy(a);
+    free(dst);
+    srv_free(&s);
+}
+END_TEST
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -213,6 +262,7 @@ int main(void)
     tcase_add_test(tc, test_pipelined_rejects_keep_order);
     tcase_add_test(tc, test_answers_before_malformed_close);
     tcase_add_test(tc, test_initiator_batches_small_writes);
+    tcase_add_test(tc, test_small_reads_batched);
     suite_add_tcase(su, tc);
     SRunner *sr = srunner_create(su);
     srunner_run_all(sr, CK_NORMAL);
