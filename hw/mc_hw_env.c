@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -277,6 +278,39 @@ static mc_status_t mc_hw_mem_unregister(mc_env_t *env, void *addr)
     return e->xport ? mc_xport_mem_unregister(e->xport, addr) : MC_INVALID_PARAMS;
 }
 
+/* Store segments in memfd memory: a same-host reader maps it through the
+ * xport's shm backend and copies without a TCP round trip. */
+static void mc_hw_log(mc_env_t *env, int level, const char *component, const char *msg);
+
+/* Segment memory: shared (memfd) so a same-host peer reads it by memcpy;
+ * where memfd is not allowed (seccomp, old kernels) plain anonymous memory,
+ * reachable over TCP/verbs only: slower, nothing lost. */
+static void *mc_hw_seg_alloc(mc_env_t *env, size_t len)
+{
+    mc_hw_env_t *e = mc_hw_env_of(env);
+    mc_xport_t *x = mc_hw_xport(e);
+    void *p = x ? mc_xport_alloc_shared(x, len) : NULL;
+    if (p)
+        return p;
+    if (x) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "segment of %zu bytes in private memory (no shared memory): same-host peers use TCP",
+                 len);
+        mc_hw_log(env, MC_LOG_WARN, "seg", msg);
+    }
+    p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+static void mc_hw_seg_free(mc_env_t *env, void *p, size_t len)
+{
+    mc_hw_env_t *e = mc_hw_env_of(env);
+    if (e->xport && mc_xport_is_shared(e->xport, p))
+        mc_xport_free_shared(e->xport, p);
+    else
+        munmap(p, len);
+}
+
 static void mc_hw_xfer_flush(void *arg)
 {
     mc_hw_env_t *e = arg;
@@ -383,6 +417,8 @@ static const mc_env_ops_t mc_hw_ops = {
     .mem_unregister = mc_hw_mem_unregister,
     .xfer_post = mc_hw_xfer_post,
     .data_endpoint = mc_hw_data_endpoint,
+    .seg_alloc = mc_hw_seg_alloc,
+    .seg_free = mc_hw_seg_free,
     .rand_u64 = mc_hw_rand_u64,
     .log = mc_hw_log,
     .trace = mc_hw_trace,

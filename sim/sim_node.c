@@ -113,6 +113,20 @@ static void op_trace(mc_env_t *env, const char *event, const char *fields)
     sim_trace_line(n->sim, n->sim->now, n->name, event, fields ? fields : "");
 }
 
+/* Segment memory is plain heap memory: sim nodes share one address space. */
+static void *op_seg_alloc(mc_env_t *env, size_t len)
+{
+    (void)env;
+    return mc_calloc(1, len);
+}
+
+static void op_seg_free(mc_env_t *env, void *p, size_t len)
+{
+    (void)env;
+    (void)len;
+    mc_free(p);
+}
+
 const mc_env_ops_t sim_env_ops = {
     .now_ns = op_now_ns,
     .timer_arm = op_timer_arm,
@@ -124,6 +138,8 @@ const mc_env_ops_t sim_env_ops = {
     .mem_register = sim_mem_register,
     .mem_unregister = sim_mem_unregister,
     .xfer_post = sim_xfer_post,
+    .seg_alloc = op_seg_alloc,
+    .seg_free = op_seg_free,
     .rand_u64 = op_rand_u64,
     .log = op_log,
     .trace = op_trace,

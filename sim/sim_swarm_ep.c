@@ -210,14 +210,17 @@ static void ep_generate(uint64_t seed, uint32_t max_ranks, mc_scenario_t *s, ep_
     p->world = 2 + (uint32_t)mc_rng_below(&r, maxw - 1);
     p->hb_ns = mc_rng_range(&r, 500, 2000) * MS;
     p->calm_ns = mc_rng_range(&r, 10, 25) * SEC;
-    p->verify_ns = p->calm_ns + p->hb_ns + 2 * SEC; /* restarted/paused ranks rejoined */
-    p->final_ns = p->verify_ns + 2 * SEC;
-    s->duration_ns = p->final_ns + 6 * SEC;
     mc_swarm_scn_identity(s, "ep-", "ep:", seed, "generated EP group, operations and fault schedule");
     s->net.latency_ns = mc_rng_range(&r, 20, 2000) * 1000;
     s->net.jitter_ns = mc_rng_chance(&r, 0.6) ? mc_rng_range(&r, 0, 300) * 1000 : 0;
     s->net.bandwidth_bps = mc_rng_range(&r, 1, 100) * 1000000000ULL;
-    /* No loss/dup/reorder: EP control messages model TCP, like the store's. */
+    /* No loss/dup/reorder (the plans predate them). Restarted/paused ranks
+     * rejoin within a heartbeat timeout; a stream stalled by a cut resumes
+     * at the first retransmission after the heal, up to 32 RTOs later
+     * (sim/README.md, cuts on connections). */
+    p->verify_ns = p->calm_ns + p->hb_ns + 2 * SEC + 32 * (200 * MS + 2 * s->net.latency_ns + s->net.jitter_ns);
+    p->final_ns = p->verify_ns + 2 * SEC;
+    s->duration_ns = p->final_ns + 6 * SEC;
     s->nnodes = p->world + 1;
     s->nodes = mc_calloc(s->nnodes, sizeof *s->nodes);
     for (uint32_t i = 0; i < s->nnodes; i++) {

@@ -124,6 +124,13 @@ typedef struct mc_env_ops {
      * store publishes it as its segments' transport endpoint. NULL op or
      * NULL result: use the node's address. Valid while the env lives. */
     const char *(*data_endpoint)(mc_env_t *env);
+    /* Optional pair (both or neither; NULL: the store uses mc_calloc /
+     * mc_free): len zeroed bytes for a store segment, memory that a
+     * same-host peer can reach by memcpy once registered (hw: a memfd
+     * mapping, mc_xport_alloc_shared; sim: plain memory). NULL = no memory.
+     * seg_free takes what seg_alloc returned, after mem_unregister. */
+    void *(*seg_alloc)(mc_env_t *env, size_t len);
+    void (*seg_free)(mc_env_t *env, void *p, size_t len);
 
     /* --- randomness --- */
     uint64_t (*rand_u64)(mc_env_t *env);

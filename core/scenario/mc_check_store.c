@@ -24,7 +24,9 @@
  * not have been deleted in between: no maybe delete overlaps
  * (W.b, read.e), no crash/expiry of every owner of W's replicas and no
  * master crash happened after W.b, and eviction is not allowed (or W
- * asked for a hard pin). Each query is a binary search over per-key
+ * asked for a hard pin); likewise for every effective write that began
+ * in (W.b, read.e) (it may have replaced W's value, then been lost
+ * itself). Each query is a binary search over per-key
  * arrays sorted once: O(n log n) overall. */
 #include <stdarg.h>
 #include <stdio.h>
@@ -431,6 +433,12 @@ static void spans_add(spans_t *s, uint64_t sort, uint64_t agg, uint32_t op)
     s->v[s->n++] = (span_t){sort, agg, op};
 }
 
+static void spans_sort(spans_t *s)
+{
+    if (s->n > 1)
+        qsort(s->v, s->n, sizeof *s->v, span_cmp);
+}
+
 /* Sort by .sort, then make .agg a running max (prefix) or min (suffix). */
 static void spans_prefix_max(spans_t *s)
 {
@@ -488,6 +496,7 @@ typedef struct keyset {
     spans_t chg; /* definite changes: sort b, agg suffix-min e */
     spans_t del; /* maybe deletes: sort b, agg prefix-max e */
     spans_t wr;  /* every put/upsert: sort b, agg prefix-max e */
+    spans_t ewb; /* effective writes: sort b (no aggregate: .op is each write) */
 } keyset_t;
 
 static bool is_effective_write(const op_t *o)
@@ -518,6 +527,13 @@ static bool lossable(const ck_t *c, const op_t *w, uint64_t t)
     return true;
 }
 
+/* Could W's value be gone by t without any remove: lost with its owners,
+ * or evicted? */
+static bool vanishable(const ck_t *c, const op_t *w, uint64_t t)
+{
+    return (c->cfg.allow_eviction && !(w->flags & F_HARD)) || lossable(c, w, t);
+}
+
 /* The key definitely held a committed value when r began: returns that
  * write (or NONE) when nothing could have deleted it before r ended. */
 static uint32_t committed_before(const ck_t *c, const keyset_t *ks, const spans_t *gdel, const op_t *r,
@@ -537,10 +553,18 @@ static uint32_t committed_before(const ck_t *c, const keyset_t *ks, const spans_
     k = spans_below(gdel, r->end_t == T_INF ? T_INF : r->end_t);
     if (k > 0 && gdel->v[k - 1].agg > w->b)
         return NONE;
-    if (c->cfg.allow_eviction && !(w->flags & F_HARD))
+    if (vanishable(c, w, r->end_t))
         return NONE;
-    if (lossable(c, w, r->end_t))
-        return NONE;
+    /* A write overlapping r replaced W's value and may have vanished in
+     * turn (store swarm seed 2437: an upsert whose only replica was on a
+     * client that then expired). Such writes end at or after r.b (W is
+     * the last to begin among those ending before), so they are few. */
+    size_t j = spans_above(&ks->ewb, w->b), z = spans_below(&ks->ewb, r->end_t);
+    for (; j < z; j++) {
+        uint32_t xi = ks->ewb.v[j].op;
+        if (xi != self && vanishable(c, &c->ops[xi], r->end_t))
+            return NONE;
+    }
     return wi;
 }
 
@@ -580,12 +604,13 @@ static void check_concurrent_puts(ck_t *c, const char *kname, const uint32_t *op
 
 static void check_key(ck_t *c, uint32_t key, const uint32_t *ops, size_t n, const spans_t *gdel, keyset_t *ks)
 {
-    ks->ew.n = ks->chg.n = ks->del.n = ks->wr.n = 0;
+    ks->ew.n = ks->chg.n = ks->del.n = ks->wr.n = ks->ewb.n = 0;
     for (size_t i = 0; i < n; i++) {
         const op_t *o = &c->ops[ops[i]];
         if (is_effective_write(o)) {
             spans_add(&ks->ew, o->e, o->b, ops[i]);
             spans_add(&ks->chg, o->b, o->e, ops[i]);
+            spans_add(&ks->ewb, o->b, 0, ops[i]);
         } else if (o->kind == K_REMOVE && (o->flags & F_OK)) {
             spans_add(&ks->chg, o->b, o->e, ops[i]);
         }
@@ -598,6 +623,7 @@ static void check_key(ck_t *c, uint32_t key, const uint32_t *ops, size_t n, cons
     spans_suffix_min(&ks->chg);
     spans_prefix_max(&ks->del);
     spans_prefix_max(&ks->wr);
+    spans_sort(&ks->ewb);
     const char *kname = c->keys[key];
     check_concurrent_puts(c, kname, ops, n, gdel, ks);
 
@@ -739,6 +765,7 @@ uint64_t mc_check_store_history(const mc_trace_log_t *log, const mc_store_check_
     mc_free(ks.chg.v);
     mc_free(ks.del.v);
     mc_free(ks.wr.v);
+    mc_free(ks.ewb.v);
     mc_free(gdel.v);
     mc_free(fill);
     mc_free(start);

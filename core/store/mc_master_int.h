@@ -137,10 +137,23 @@ bool mc_m_all_complete(const mc_obj_t *o);
 
 /* Write helpers (mc_master_put.c). */
 mc_status_t mc_m_validate_put(const mc_master_t *m, mc_slice_t key, uint64_t size, const mc_replicate_config_t *cfg);
-/* Allocate and insert a fresh PROCESSING object (case A). */
+/* Allocate and insert a fresh PROCESSING object (case A) for write write_id. */
 mc_status_t mc_m_put_alloc(mc_master_t *m, uint64_t now_ns, mc_uuid_t client, mc_slice_t key, uint64_t size,
                            const mc_replicate_config_t *cfg, bool hard_pin, uint64_t soft_pin_deadline,
-                           mc_replica_list_t *out);
+                           uint32_t write_id, mc_replica_list_t *out);
+/* A start (write_id) older than the same client's current/last write of
+ * the object: a request its writer gave up on, delivered late (e.g. on a
+ * connection it had already closed). Ids compare modulo 2^32. */
+static inline bool mc_m_write_stale(const mc_obj_t *o, mc_uuid_t client, uint32_t write_id)
+{
+    uint32_t ahead = o->write_id - write_id;
+    return write_id && o->write_id && mc_uuid_eq(o->client, client) && ahead != 0 && ahead < 0x80000000u;
+}
+/* An End/Revoke names the object's write (id 0: any write of the client). */
+static inline bool mc_m_write_named(const mc_obj_t *o, uint32_t write_id)
+{
+    return write_id == 0 || o->write_id == write_id;
+}
 /* Park every PROCESSING replica of an in-flight write (zombie / preempt). */
 void mc_m_discard_processing(mc_master_t *m, mc_obj_t *o, uint64_t now_ns, uint64_t deadline_ns);
 

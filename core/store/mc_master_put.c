@@ -54,7 +54,7 @@ static uint32_t build_prefs(const mc_master_t *m, mc_uuid_t client, const mc_rep
 
 mc_status_t mc_m_put_alloc(mc_master_t *m, uint64_t now_ns, mc_uuid_t client, mc_slice_t key, uint64_t size,
                            const mc_replicate_config_t *cfg, bool hard_pin, uint64_t soft_pin_deadline,
-                           mc_replica_list_t *out)
+                           uint32_t write_id, mc_replica_list_t *out)
 {
     const char *prefs[32];
     uint32_t nprefs = build_prefs(m, client, cfg, prefs, MC_ARRAY_LEN(prefs));
@@ -71,6 +71,7 @@ mc_status_t mc_m_put_alloc(mc_master_t *m, uint64_t now_ns, mc_uuid_t client, mc
     mc_obj_t *o = mc_m_obj_new(m, key, got);
     o->size = size;
     o->client = client;
+    o->write_id = write_id;
     o->put_start_ns = now_ns;
     o->nrep = (uint8_t)got;
     for (uint32_t i = 0; i < got; i++) {
@@ -120,11 +121,19 @@ static bool has_complete(const mc_obj_t *o)
 mc_status_t mc_master_put_start(mc_master_t *m, uint64_t now_ns, mc_uuid_t client, mc_slice_t key, uint64_t size,
                                 const mc_replicate_config_t *cfg, mc_replica_list_t *out)
 {
+    return mc_master_put_start_id(m, now_ns, client, key, size, cfg, 0, out);
+}
+
+mc_status_t mc_master_put_start_id(mc_master_t *m, uint64_t now_ns, mc_uuid_t client, mc_slice_t key, uint64_t size,
+                                   const mc_replicate_config_t *cfg, uint32_t write_id, mc_replica_list_t *out)
+{
     mc_status_t st = mc_m_validate_put(m, key, size, cfg);
     if (st != MC_OK)
         return st;
     mc_obj_t *o = mc_m_find(m, key);
     if (o) {
+        if (mc_m_write_stale(o, client, write_id))
+            return MC_INVALID_WRITE;
         if (has_complete(o) || o->put_start_ns + MC_MS(m->cfg.put_start_discard_timeout_ms) >= now_ns)
             return MC_OBJECT_ALREADY_EXISTS;
         /* Abandoned write older than the discard timeout: take it over. Its
@@ -134,7 +143,7 @@ mc_status_t mc_master_put_start(mc_master_t *m, uint64_t now_ns, mc_uuid_t clien
         mc_m_discard_processing(m, o, now_ns, o->put_start_ns + MC_MS(m->cfg.put_start_release_timeout_ms));
         mc_m_obj_erase(m, o, now_ns, false);
     }
-    return mc_m_put_alloc(m, now_ns, client, key, size, cfg, cfg->with_hard_pin, 0, out);
+    return mc_m_put_alloc(m, now_ns, client, key, size, cfg, cfg->with_hard_pin, 0, write_id, out);
 }
 
 static mc_status_t check_type(uint8_t replica_type)
@@ -145,6 +154,12 @@ static mc_status_t check_type(uint8_t replica_type)
 mc_status_t mc_master_put_end(mc_master_t *m, uint64_t now_ns, mc_uuid_t client, mc_slice_t key, uint8_t replica_type,
                               const uint64_t *checksum)
 {
+    return mc_master_put_end_id(m, now_ns, client, key, replica_type, checksum, 0);
+}
+
+mc_status_t mc_master_put_end_id(mc_master_t *m, uint64_t now_ns, mc_uuid_t client, mc_slice_t key,
+                                 uint8_t replica_type, const uint64_t *checksum, uint32_t write_id)
+{
     mc_obj_t *o = mc_m_find(m, key);
     if (!o)
         return MC_OBJECT_NOT_FOUND;
@@ -152,6 +167,11 @@ mc_status_t mc_master_put_end(mc_master_t *m, uint64_t now_ns, mc_uuid_t client,
         return MC_ILLEGAL_CLIENT;
     if (check_type(replica_type) != MC_OK)
         return MC_INVALID_PARAMS;
+    /* Another write of this client holds the key now (one that preempted
+     * ours): committing it would publish buffers its writer may not have
+     * written yet. */
+    if (!mc_m_write_named(o, write_id))
+        return MC_INVALID_WRITE;
     if (!(o->flags & MC_OBJ_PROCESSING))
         return o->nrep > 0 && mc_m_all_complete(o) ? MC_OK : MC_INVALID_WRITE;
     bool was_readable = has_complete(o), completed = false;
@@ -185,6 +205,12 @@ mc_status_t mc_master_put_end(mc_master_t *m, uint64_t now_ns, mc_uuid_t client,
 mc_status_t mc_master_put_revoke(mc_master_t *m, uint64_t now_ns, mc_uuid_t client, mc_slice_t key,
                                  uint8_t replica_type)
 {
+    return mc_master_put_revoke_id(m, now_ns, client, key, replica_type, 0);
+}
+
+mc_status_t mc_master_put_revoke_id(mc_master_t *m, uint64_t now_ns, mc_uuid_t client, mc_slice_t key,
+                                    uint8_t replica_type, uint32_t write_id)
+{
     mc_obj_t *o = mc_m_find(m, key);
     if (!o)
         return MC_OBJECT_NOT_FOUND;
@@ -192,6 +218,8 @@ mc_status_t mc_master_put_revoke(mc_master_t *m, uint64_t now_ns, mc_uuid_t clie
         return MC_ILLEGAL_CLIENT;
     if (check_type(replica_type) != MC_OK)
         return MC_INVALID_PARAMS;
+    if (!mc_m_write_named(o, write_id))
+        return MC_INVALID_WRITE; /* not ours to revoke: a later write of this client */
     if (!(o->flags & MC_OBJ_PROCESSING))
         return MC_INVALID_WRITE;
     for (uint32_t i = 0; i < o->nrep; i++)
@@ -217,6 +245,13 @@ void mc_master_batch_put_start(mc_master_t *m, uint64_t now_ns, mc_uuid_t client
                                const uint64_t *sizes, size_t n, const mc_replicate_config_t *cfg,
                                mc_replica_list_t *out, mc_status_t *st)
 {
+    mc_master_batch_put_start_id(m, now_ns, client, keys, sizes, NULL, n, cfg, out, st);
+}
+
+void mc_master_batch_put_start_id(mc_master_t *m, uint64_t now_ns, mc_uuid_t client, const mc_slice_t *keys,
+                                  const uint64_t *sizes, const uint32_t *write_ids, size_t n,
+                                  const mc_replicate_config_t *cfg, mc_replica_list_t *out, mc_status_t *st)
+{
     mc_replicate_config_t c = *cfg;
     bool pinned_first = false;
     if (cfg->group_ids && cfg->n_group_ids != n) {
@@ -229,7 +264,8 @@ void mc_master_batch_put_start(mc_master_t *m, uint64_t now_ns, mc_uuid_t client
             c.group_ids = &cfg->group_ids[i];
             c.n_group_ids = 1;
         }
-        st[i] = mc_master_put_start(m, now_ns, client, keys[i], sizes[i], &c, out ? &out[i] : NULL);
+        st[i] = mc_master_put_start_id(m, now_ns, client, keys[i], sizes[i], &c, write_ids ? write_ids[i] : 0,
+                                       out ? &out[i] : NULL);
         /* Same-node batches follow the first key's segment. */
         if (st[i] == MC_OK && cfg->prefer_alloc_in_same_node && !pinned_first && out && out[i].n > 0) {
             c.preferred_segment = out[i].r[0].segment_name;

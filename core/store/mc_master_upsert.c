@@ -28,7 +28,7 @@ static void set_pending_pin(mc_master_t *m, mc_obj_t *o, const mc_replicate_conf
 /* Case C: new buffers first, then retire the old ones, so a failed
  * allocation leaves the old object intact (upstream erases it first). */
 static mc_status_t replace(mc_master_t *m, uint64_t now_ns, mc_uuid_t client, mc_obj_t *o, mc_slice_t key, uint64_t size,
-                           const mc_replicate_config_t *cfg, mc_replica_list_t *out)
+                           const mc_replicate_config_t *cfg, uint32_t write_id, mc_replica_list_t *out)
 {
     bool hard = cfg->with_hard_pin || (o->flags & MC_OBJ_HARD_PIN);
     uint64_t pin = o->soft_pin_deadline > now_ns ? o->soft_pin_deadline : 0;
@@ -41,7 +41,7 @@ static mc_status_t replace(mc_master_t *m, uint64_t now_ns, mc_uuid_t client, mc
     c.n_group_ids = gid ? 1 : 0;
     mc_m_group_leave(m, o);
     mc_objtab_remove(&m->objs, o);
-    mc_status_t st = mc_m_put_alloc(m, now_ns, client, key, size, &c, hard, pin, out);
+    mc_status_t st = mc_m_put_alloc(m, now_ns, client, key, size, &c, hard, pin, write_id, out);
     if (st != MC_OK) {
         mc_objtab_insert(&m->objs, o);
         mc_m_group_join(m, o, gid);
@@ -76,12 +76,23 @@ static mc_status_t replace(mc_master_t *m, uint64_t now_ns, mc_uuid_t client, mc
 mc_status_t mc_master_upsert_start(mc_master_t *m, uint64_t now_ns, mc_uuid_t client, mc_slice_t key, uint64_t size,
                                    const mc_replicate_config_t *cfg, mc_replica_list_t *out)
 {
+    return mc_master_upsert_start_id(m, now_ns, client, key, size, cfg, 0, out);
+}
+
+mc_status_t mc_master_upsert_start_id(mc_master_t *m, uint64_t now_ns, mc_uuid_t client, mc_slice_t key,
+                                      uint64_t size, const mc_replicate_config_t *cfg, uint32_t write_id,
+                                      mc_replica_list_t *out)
+{
     mc_status_t st = mc_m_validate_put(m, key, size, cfg);
     if (st != MC_OK)
         return st;
     mc_obj_t *o = mc_m_find(m, key);
     bool hard = cfg->with_hard_pin;
     uint64_t pin = 0;
+    /* A late start its writer gave up on must not preempt (or overwrite)
+     * that writer's newer write of the key (store swarm seed 1859). */
+    if (o && mc_m_write_stale(o, client, write_id))
+        return MC_INVALID_WRITE;
     if (o) {
         /* Membership is immutable while the object exists. */
         const char *want = mc_m_cfg_group(cfg);
@@ -104,21 +115,22 @@ mc_status_t mc_master_upsert_start(mc_master_t *m, uint64_t now_ns, mc_uuid_t cl
                 mc_replicate_config_t c = *cfg;
                 c.group_ids = gid ? gids : cfg->group_ids;
                 c.n_group_ids = gid ? 1 : cfg->n_group_ids;
-                mc_status_t st2 = mc_m_put_alloc(m, now_ns, client, key, size, &c, hard, pin, out);
+                mc_status_t st2 = mc_m_put_alloc(m, now_ns, client, key, size, &c, hard, pin, write_id, out);
                 mc_free(gid);
                 return st2;
             }
         }
     }
     if (!o) /* case A */
-        return mc_m_put_alloc(m, now_ns, client, key, size, cfg, hard, pin, out);
+        return mc_m_put_alloc(m, now_ns, client, key, size, cfg, hard, pin, write_id, out);
     for (uint32_t i = 0; i < o->nrep; i++)
         if (o->rep[i].refcnt > 0)
             return MC_OBJECT_REPLICA_BUSY;
     if (size != o->size || mc_m_lease_active(o, now_ns))
-        return replace(m, now_ns, client, o, key, size, cfg, out); /* case C */
+        return replace(m, now_ns, client, o, key, size, cfg, write_id, out); /* case C */
     /* Case B: overwrite in place; unreadable until UpsertEnd. */
     o->client = client;
+    o->write_id = write_id;
     o->put_start_ns = now_ns;
     for (uint32_t i = 0; i < o->nrep; i++)
         o->rep[i].status = MC_REPLICA_PROCESSING;
@@ -133,6 +145,13 @@ void mc_master_batch_upsert_start(mc_master_t *m, uint64_t now_ns, mc_uuid_t cli
                                   const uint64_t *sizes, size_t n, const mc_replicate_config_t *cfg,
                                   mc_replica_list_t *out, mc_status_t *st)
 {
+    mc_master_batch_upsert_start_id(m, now_ns, client, keys, sizes, NULL, n, cfg, out, st);
+}
+
+void mc_master_batch_upsert_start_id(mc_master_t *m, uint64_t now_ns, mc_uuid_t client, const mc_slice_t *keys,
+                                     const uint64_t *sizes, const uint32_t *write_ids, size_t n,
+                                     const mc_replicate_config_t *cfg, mc_replica_list_t *out, mc_status_t *st)
+{
     mc_replicate_config_t c = *cfg;
     if (cfg->group_ids && cfg->n_group_ids != n) {
         for (size_t i = 0; i < n; i++)
@@ -144,6 +163,7 @@ void mc_master_batch_upsert_start(mc_master_t *m, uint64_t now_ns, mc_uuid_t cli
             c.group_ids = &cfg->group_ids[i];
             c.n_group_ids = 1;
         }
-        st[i] = mc_master_upsert_start(m, now_ns, client, keys[i], sizes[i], &c, out ? &out[i] : NULL);
+        st[i] = mc_master_upsert_start_id(m, now_ns, client, keys[i], sizes[i], &c, write_ids ? write_ids[i] : 0,
+                                          out ? &out[i] : NULL);
     });
 }

@@ -46,7 +46,7 @@ typedef struct mc_obj {
     uint8_t caprep;
     uint8_t flags;              /* enum mc_obj_flag */
     uint8_t pending_pin;        /* enum mc_pending_pin */
-    uint32_t pad;
+    uint32_t write_id;          /* writer-chosen id of the current/last write; 0: none */
     mc_rep_t rep[];             /* caprep slots, then klen key bytes */
 } mc_obj_t;
 

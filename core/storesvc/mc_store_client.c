@@ -46,6 +46,21 @@ static void on_need_remount(void *ctx)
     mc_rpc_call(&c->agent.chan, &c->out, c->cfg.rpc_timeout_ns, on_remount_reply, c);
 }
 
+/* The segment comes from the env when it offers segment memory (hw: a
+ * memfd mapping same-host readers reach by memcpy), else from the heap. */
+static void *segment_alloc(mc_env_t *env, size_t len)
+{
+    return env->ops->seg_alloc ? env->ops->seg_alloc(env, len) : mc_calloc(1, len);
+}
+
+static void segment_free(mc_env_t *env, void *p, size_t len)
+{
+    if (env->ops->seg_alloc)
+        env->ops->seg_free(env, p, len);
+    else
+        mc_free(p);
+}
+
 mc_status_t mc_store_client_init(mc_store_client_t *c, mc_env_t *env, const mc_sc_config_t *cfg, char *err,
                                  size_t errlen)
 {
@@ -68,12 +83,14 @@ mc_status_t mc_store_client_init(mc_store_client_t *c, mc_env_t *env, const mc_s
     mc_map_init(&c->parked);
     mc_wbuf_init(&c->out);
     if (c->cfg.segment_size) {
-        c->segment = mc_calloc(1, c->cfg.segment_size);
-        mc_status_t s = env->ops->mem_register(env, c->segment, c->cfg.segment_size, &c->segment_rkey);
+        c->segment = segment_alloc(env, c->cfg.segment_size);
+        mc_status_t s = c->segment ? env->ops->mem_register(env, c->segment, c->cfg.segment_size, &c->segment_rkey)
+                                   : MC_INTERNAL_ERROR;
         if (s != MC_OK) {
-            snprintf(err, errlen, "cannot register the %llu-byte segment: %s",
+            snprintf(err, errlen, "cannot %s the %llu-byte segment: %s", c->segment ? "register" : "allocate",
                      (unsigned long long)c->cfg.segment_size, mc_status_msg(s));
-            mc_free(c->segment);
+            if (c->segment)
+                segment_free(env, c->segment, c->cfg.segment_size);
             mc_free(c->addr);
             mc_map_free(&c->ops);
             mc_map_free(&c->writes);
@@ -156,7 +173,7 @@ void mc_store_client_destroy(mc_store_client_t *c)
     mc_member_agent_destroy(&c->agent);
     if (c->segment) {
         c->env->ops->mem_unregister(c->env, c->segment);
-        mc_free(c->segment);
+        segment_free(c->env, c->segment, c->cfg.segment_size);
     }
     mc_wbuf_free(&c->out);
     mc_free(c->addr);

@@ -216,17 +216,21 @@ static void wb_maybe_end(mc_sc_op_t *carrier)
     wb->ended = true;
     mc_sc_op_t **ops = mc_malloc((wb->n ? wb->n : 1) * sizeof *ops);
     mc_slice_t *keys = mc_malloc((wb->n ? wb->n : 1) * sizeof *keys);
+    uint32_t *wids = mc_malloc((wb->n ? wb->n : 1) * sizeof *wids);
     for (uint8_t ph = WB_END; ph <= WB_REVOKE; ph++) {
         uint32_t k = wb_collect(c, wb, ph, ops);
         if (k == 0)
             continue;
-        for (uint32_t i = 0; i < k; i++)
+        for (uint32_t i = 0; i < k; i++) {
             keys[i] = mc_slice(ops[i]->key, ops[i]->klen);
+            wids[i] = mc_sc_write_id(ops[i]);
+        }
         mc_store_req_t q = {
             .client = c->agent.id,
             .nkeys = k,
             .keys = keys,
             .replica_type = MC_REPLICA_TYPE_ALL,
+            .write_ids = wids,
         };
         if (ph == WB_END)
             q.type = wb->upsert ? MC_MSG_UPSERT_END : MC_MSG_PUT_END;
@@ -237,6 +241,7 @@ static void wb_maybe_end(mc_sc_op_t *carrier)
     }
     mc_free(ops);
     mc_free(keys);
+    mc_free(wids);
     if (wb->rpcs == 0)
         mc_sc_op_finish(carrier, MC_OK);
 }
@@ -353,6 +358,7 @@ void mc_sc_batch_put(mc_store_client_t *c, uint32_t n, const mc_slice_t *keys, c
     carrier->data = (uint8_t *)(void *)wb; /* op_release frees it */
     mc_slice_t *qkeys = mc_malloc((size_t)n * sizeof *qkeys);
     uint64_t *sizes = mc_malloc((size_t)n * sizeof *sizes);
+    uint32_t *wids = mc_malloc((size_t)n * sizeof *wids);
     mc_sc_op_t *first = NULL;
     for (uint32_t i = 0; i < n; i++) {
         mc_sc_op_t *op = mc_sc_put_op_new(c, keys[i], datas[i], lens[i], rc, upsert, done, args[i]);
@@ -373,6 +379,7 @@ void mc_sc_batch_put(mc_store_client_t *c, uint32_t n, const mc_slice_t *keys, c
         wb->ids[wb->n] = op->id;
         qkeys[wb->n] = mc_slice(op->key, op->klen);
         sizes[wb->n] = op->len;
+        wids[wb->n] = mc_sc_write_id(op);
         wb->n++;
     }
     if (wb->n == 0) {
@@ -385,10 +392,12 @@ void mc_sc_batch_put(mc_store_client_t *c, uint32_t n, const mc_slice_t *keys, c
             .keys = qkeys,
             .sizes = sizes,
             .cfg = first->wcfg,
+            .write_ids = wids,
         };
         q.cfg.pref = first->wpref;
         mc_sc_rpc(carrier, &q, wb_start_reply);
     }
     mc_free(qkeys);
     mc_free(sizes);
+    mc_free(wids);
 }

@@ -56,6 +56,15 @@ typedef struct mc_sc_op {
 } mc_sc_op_t;
 
 mc_sc_op_t *mc_sc_op_new(mc_store_client_t *c, mc_sc_kind_t kind, mc_slice_t key, mc_sc_done_fn done, void *arg);
+/* Put: the write id its start, End and Revoke carry, so the master ends
+ * only this write (never a later one of ours that a late-delivered start
+ * preempted). Op ids grow, and one key's writes start in op order, so
+ * the ids of one key's starts grow too (the master drops older ones). */
+static inline uint32_t mc_sc_write_id(const mc_sc_op_t *op)
+{
+    uint32_t w = (uint32_t)op->id;
+    return w ? w : 1u; /* 0 means "no id" */
+}
 /* Complete: run the callback once, release everything. */
 void mc_sc_op_finish(mc_sc_op_t *op, mc_status_t s);
 /* Send a store request for op; reply goes to cb(op, ...). */

@@ -48,11 +48,13 @@ void mc_sc_put_xfers_done(mc_sc_op_t *op)
     if (op->wbatch && mc_sc_batch_put_xfers_done(op))
         return; /* the batch sends one End / Revoke for all its keys */
     mc_slice_t key = mc_slice(op->key, op->klen);
+    uint32_t wid = mc_sc_write_id(op);
     mc_store_req_t q = {
         .client = op->c->agent.id,
         .nkeys = 1,
         .keys = &key,
         .replica_type = MC_REPLICA_TYPE_ALL,
+        .write_ids = &wid,
     };
     if (op->upsert)
         q.type = ok ? MC_MSG_UPSERT_END : MC_MSG_UPSERT_REVOKE;
@@ -106,6 +108,7 @@ static void put_start(mc_sc_op_t *op)
 {
     mc_slice_t key = mc_slice(op->key, op->klen);
     uint64_t size = op->len;
+    uint32_t wid = mc_sc_write_id(op);
     mc_store_req_t q = {
         .type = op->upsert ? MC_MSG_UPSERT_START : MC_MSG_PUT_START,
         .client = op->c->agent.id,
@@ -113,16 +116,18 @@ static void put_start(mc_sc_op_t *op)
         .keys = &key,
         .sizes = &size,
         .cfg = op->wcfg,
+        .write_ids = &wid,
     };
     q.cfg.pref = op->wpref;
     mc_sc_rpc(op, &q, on_start_reply);
 }
 
-/* Writes of one key from this client run one at a time: the master knows a
- * write only by (client, key), so with two in flight the first one's PutEnd
- * would commit the second one's replicas before their bytes were written
- * (and an upsert preempting our own earlier write is indistinguishable
- * from it). Found by the store swarm (seed 511). */
+/* Writes of one key from this client run one at a time: upstream's master
+ * knows a write only by (client, key), so with two in flight the first
+ * one's PutEnd would commit the second one's replicas before their bytes
+ * were written (store swarm seed 511). Write ids (mc_sc_write_id) now
+ * name the write, but one at a time also keeps each key's start ids
+ * increasing, which lets the master drop a start delivered late. */
 void mc_sc_put_next(mc_sc_op_t *op)
 {
     mc_store_client_t *c = op->c;

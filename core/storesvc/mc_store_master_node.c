@@ -159,9 +159,11 @@ static void handle_write_start(store_master_node_t *n, mc_conn_t conn, uint64_t 
     conv_config(&q->cfg, &cfg, pref, owned);
     ensure_scratch(n, q->nkeys);
     if (q->type == MC_MSG_PUT_START)
-        mc_master_batch_put_start(n->m, now, q->client, q->keys, q->sizes, q->nkeys, &cfg, n->lists, n->st);
+        mc_master_batch_put_start_id(n->m, now, q->client, q->keys, q->sizes, q->write_ids, q->nkeys, &cfg, n->lists,
+                                     n->st);
     else
-        mc_master_batch_upsert_start(n->m, now, q->client, q->keys, q->sizes, q->nkeys, &cfg, n->lists, n->st);
+        mc_master_batch_upsert_start_id(n->m, now, q->client, q->keys, q->sizes, q->write_ids, q->nkeys, &cfg,
+                                        n->lists, n->st);
     for (uint32_t i = 0; i < q->cfg.npref; i++)
         mc_free(owned[i]);
     reply_lists(n, conn, req_id, q->nkeys);
@@ -172,10 +174,12 @@ static void handle_write_finish(store_master_node_t *n, mc_conn_t conn, uint64_t
 {
     ensure_scratch(n, q->nkeys);
     bool end = q->type == MC_MSG_PUT_END || q->type == MC_MSG_UPSERT_END;
-    for (uint32_t i = 0; i < q->nkeys; i++)
-        n->st[i] = end ? mc_master_put_end(n->m, now, q->client, q->keys[i], q->replica_type,
-                                           q->has_checksum ? &q->checksum : NULL)
-                       : mc_master_put_revoke(n->m, now, q->client, q->keys[i], q->replica_type);
+    for (uint32_t i = 0; i < q->nkeys; i++) {
+        uint32_t wid = q->write_ids ? q->write_ids[i] : 0;
+        n->st[i] = end ? mc_master_put_end_id(n->m, now, q->client, q->keys[i], q->replica_type,
+                                              q->has_checksum ? &q->checksum : NULL, wid)
+                       : mc_master_put_revoke_id(n->m, now, q->client, q->keys[i], q->replica_type, wid);
+    }
     reply_values(n, conn, req_id, MC_OK, q->nkeys, n->st, NULL);
 }
 

@@ -18,6 +18,19 @@ static void add_u64(cJSON *obj, const char *key, uint64_t v)
     cJSON_AddItemToObject(obj, key, cJSON_CreateRaw(buf));
 }
 
+/* A buffer address, right-aligned in 20 columns (JSON allows whitespace
+ * before a value; every reader, upstream's jsoncpp included, skips it).
+ * The descriptor's byte count must not depend on where the allocator put
+ * the buffer: the simulator charges wire time per byte, and a 14-digit
+ * glibc heap address vs a 15-digit mmap/ASan one made Debug and Release
+ * trace hashes differ (sim/README.md, "Same hash in every build"). */
+static void add_addr(cJSON *obj, const char *key, uint64_t v)
+{
+    char buf[24];
+    snprintf(buf, sizeof buf, "%20" PRIu64, v);
+    cJSON_AddItemToObject(obj, key, cJSON_CreateRaw(buf));
+}
+
 static void add_i64(cJSON *obj, const char *key, int64_t v)
 {
     char buf[24];
@@ -104,7 +117,7 @@ char *mc_te_seg_desc_encode(const mc_te_seg_desc_t *d)
         const mc_te_buffer_desc_t *b = &d->buffers[i];
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "name", b->name);
-        add_u64(o, "addr", b->addr);
+        add_addr(o, "addr", b->addr);
         add_u64(o, "length", b->length);
         if (rdma || b->nrkey) { /* tcp: our registration key, ignored upstream */
             cJSON_AddItemToObject(o, "rkey", u32_array(b->rkey, b->nrkey));

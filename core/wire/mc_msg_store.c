@@ -23,18 +23,19 @@ enum {
     F_TARGETS = 1 << 12, /* count + blobs */
     F_TASKID = 1 << 13,  /* uuid */
     F_TSTATUS = 1 << 14, /* task status u8 + message blob */
+    F_WRITEID = 1 << 15, /* one u32 per key: the writer's write id (0: none) */
 };
 
 static const mc_wire_schema_t schema[] = {
     {MC_MSG_MOUNT_SEGMENT, F_CLIENT | F_SEGS},
     {MC_MSG_REMOUNT_SEGMENTS, F_CLIENT | F_NAME | F_SEGS},
     {MC_MSG_UNMOUNT_SEGMENT, F_CLIENT | F_SEGID},
-    {MC_MSG_PUT_START, F_CLIENT | F_KEYS | F_SIZES | F_CONFIG},
-    {MC_MSG_PUT_END, F_CLIENT | F_KEYS | F_END},
-    {MC_MSG_PUT_REVOKE, F_CLIENT | F_KEYS | F_REVOKE},
-    {MC_MSG_UPSERT_START, F_CLIENT | F_KEYS | F_SIZES | F_CONFIG},
-    {MC_MSG_UPSERT_END, F_CLIENT | F_KEYS | F_END},
-    {MC_MSG_UPSERT_REVOKE, F_CLIENT | F_KEYS | F_REVOKE},
+    {MC_MSG_PUT_START, F_CLIENT | F_KEYS | F_SIZES | F_CONFIG | F_WRITEID},
+    {MC_MSG_PUT_END, F_CLIENT | F_KEYS | F_END | F_WRITEID},
+    {MC_MSG_PUT_REVOKE, F_CLIENT | F_KEYS | F_REVOKE | F_WRITEID},
+    {MC_MSG_UPSERT_START, F_CLIENT | F_KEYS | F_SIZES | F_CONFIG | F_WRITEID},
+    {MC_MSG_UPSERT_END, F_CLIENT | F_KEYS | F_END | F_WRITEID},
+    {MC_MSG_UPSERT_REVOKE, F_CLIENT | F_KEYS | F_REVOKE | F_WRITEID},
     {MC_MSG_GET_REPLICA_LIST, F_KEYS},
     {MC_MSG_GET_REPLICA_LIST_BY_REGEX, F_PATTERN},
     {MC_MSG_EXIST_KEY, F_KEYS},
@@ -138,6 +139,9 @@ void mc_store_req_encode(mc_wbuf_t *w, uint64_t req_id, const mc_store_req_t *m)
         mc_wbuf_u8(w, m->task_status);
         put_slice(w, m->message);
     }
+    if (f & F_WRITEID) /* no ids given: zeros (the master then matches by client and key) */
+        for (uint32_t i = 0; i < m->nkeys; i++)
+            mc_wbuf_u32(w, m->write_ids ? m->write_ids[i] : 0);
     mc_wire_finish(w);
 }
 
@@ -228,6 +232,13 @@ mc_status_t mc_store_req_decode(uint16_t type, mc_rbuf_t *r, mc_store_req_t *m)
             mc_rbuf_fail(r);
         m->message = mc_rbuf_blob(r, MC_MSG_STORE_MAX_MESSAGE);
     }
+    if (f & F_WRITEID) {
+        if (mc_rbuf_left(r) / 4 < m->nkeys)
+            mc_rbuf_fail(r);
+        m->write_ids = mc_calloc(m->nkeys, sizeof *m->write_ids);
+        for (uint32_t i = 0; i < m->nkeys && mc_rbuf_ok(r); i++)
+            m->write_ids[i] = mc_rbuf_u32(r);
+    }
     if (!mc_rbuf_done(r)) {
         mc_store_req_free(m);
         return MC_INVALID_PARAMS;
@@ -242,7 +253,9 @@ void mc_store_req_free(mc_store_req_t *m)
     mc_free(m->cfg.pref);
     mc_free(m->segs);
     mc_free(m->targets);
+    mc_free(m->write_ids);
     m->targets = NULL;
+    m->write_ids = NULL;
     m->keys = NULL;
     m->sizes = NULL;
     m->cfg.pref = NULL;

@@ -117,6 +117,10 @@ typedef struct mc_store_req {
     mc_uuid_t task_id;      /* QUERY_TASK, MARK_TASK_COMPLETE */
     uint8_t task_status;    /* MARK_TASK_COMPLETE */
     mc_slice_t message;     /* MARK_TASK_COMPLETE */
+    uint32_t *write_ids;    /* PUT/UPSERT START, END, REVOKE: one per key, the
+                               writer's id for that key's write; 0 = none, and
+                               NULL encodes zeros. The master ends/revokes only
+                               the write the id names (core/store/README.md) */
 } mc_store_req_t;
 
 void mc_store_req_encode(mc_wbuf_t *w, uint64_t req_id, const mc_store_req_t *m);

@@ -165,6 +165,8 @@ void mc_xport_desc_format(const mc_xport_endpoint_t *ep, char *buf, size_t len);
  * mapping until they drop the peer. */
 void *mc_xport_alloc_shared(mc_xport_t *x, size_t len);
 void mc_xport_free_shared(mc_xport_t *x, void *p);
+/* Whether p is the start of a live mc_xport_alloc_shared allocation. */
+bool mc_xport_is_shared(mc_xport_t *x, const void *p);
 
 typedef struct mc_xport_stats {
     uint64_t ops_tcp, ops_shm;     /* ops handed to each backend */

@@ -112,6 +112,17 @@ void mc_xport_free_shared(mc_xport_t *x, void *p)
     mc_xport_logf(x, MC_LOG_WARN, "free_shared(%p): not a shared allocation", p);
 }
 
+bool mc_xport_is_shared(mc_xport_t *x, const void *p)
+{
+    struct mc_xport_shared *t = x->shared;
+    bool found = false;
+    pthread_mutex_lock(&t->mu);
+    for (size_t i = 0; i < t->n && !found; i++)
+        found = t->v[i].base == (uintptr_t)p;
+    pthread_mutex_unlock(&t->mu);
+    return found;
+}
+
 uint32_t mc_xport_shared_find(mc_xport_t *x, uintptr_t addr, size_t len, uint64_t *off)
 {
     struct mc_xport_shared *t = x->shared;

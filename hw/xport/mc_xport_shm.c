@@ -7,7 +7,9 @@
  * (id 0 = the table) with SCM_RIGHTS. Abstract sockets and memfds vanish
  * with the process, so a crash leaves nothing behind.
  *
- * Initiator side: one worker thread takes shm ops, maps the peer's table
+ * Initiator side: the posting thread decides when the peer is already
+ * mapped (not shared -> TCP at once; small ops copied right there); a
+ * worker thread takes the rest, maps the peer's table
  * and allocations on first use (cached per peer), checks that the remote
  * range lies inside ONE region the peer registered (the same rule as the
  * TCP receiver) and memcpys. Anything it cannot serve (peer not reachable
@@ -17,6 +19,7 @@
  * Owner liveness is checked before every op with a pidfd of the owner
  * (from SO_PEERCRED). Caveat: an unregister racing with a peer's memcpy
  * cannot stop that memcpy (there is no owner-side step on this path). */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -36,7 +39,14 @@
 #define SHM_TAB_CAP 4096
 #define SHM_REQ_MAGIC 0x5358434Du /* "MCXS" */
 #define SHM_MAX_PEERS 256
-#define SHM_POPULATE_MAX (4ull << 30)
+/* Pre-fault a peer's mapping at first contact up to this size (shmem
+ * read faults allocate pages, so a 3 GiB store segment must not be
+ * populated whole); larger ones fault page by page on first touch. */
+#define SHM_POPULATE_MAX (256ull << 20)
+/* Ops up to this size are copied on the posting thread when the peer is
+ * already mapped (no worker hop); larger ones go to the worker so the
+ * caller's (loop) thread is not held by a long copy. */
+#define SHM_INLINE_MAX (64u << 10)
 
 typedef struct shm_ent {
     uint64_t base, len, off;
@@ -64,7 +74,7 @@ typedef struct shm_peer {
     const shm_tab_t *tab;
     int pidfd;
     pid_t pid;
-    uint64_t alive_ns; /* last successful liveness check */
+    _Atomic uint64_t alive_ns; /* last successful liveness check */
     shm_map_t *maps;
     size_t nmaps, cap;
 } shm_peer_t;
@@ -87,7 +97,10 @@ typedef struct shm_be {
     pthread_cond_t cv;
     shm_qent_t *q, *q_tail;
     bool stopping;
-    shm_peer_t *peers[SHM_MAX_PEERS]; /* worker thread only */
+    /* Peers: read-locked to look up, check, and copy (posting threads and
+     * the worker); write-locked by the worker to open, map or reset. */
+    pthread_rwlock_t peers_lk;
+    shm_peer_t *peers[SHM_MAX_PEERS];
     size_t npeers;
 } shm_be_t;
 
@@ -317,7 +330,7 @@ static void shm_peer_reset(shm_peer_t *p)
     if (p->tab)
         munmap((void *)p->tab, sizeof(shm_tab_t));
     p->tab = NULL;
-    p->alive_ns = 0;
+    atomic_store_explicit(&p->alive_ns, 0, memory_order_relaxed);
     if (p->pidfd >= 0)
         close(p->pidfd);
     p->pidfd = -1;
@@ -406,14 +419,20 @@ static uint8_t *shm_peer_map(shm_peer_t *p, uint32_t id, uint64_t *len)
     return m;
 }
 
-static shm_peer_t *shm_peer_get(shm_be_t *be, const mc_xport_endpoint_t *ep)
+static shm_peer_t *shm_peer_find(shm_be_t *be, const mc_xport_endpoint_t *ep)
 {
     for (size_t i = 0; i < be->npeers; i++)
         if (be->peers[i]->port == ep->data_port && strcmp(be->peers[i]->host, ep->host) == 0)
             return be->peers[i];
-    if (be->npeers == SHM_MAX_PEERS)
-        return NULL;
-    shm_peer_t *p = calloc(1, sizeof *p);
+    return NULL;
+}
+
+static shm_peer_t *shm_peer_get(shm_be_t *be, const mc_xport_endpoint_t *ep)
+{
+    shm_peer_t *p = shm_peer_find(be, ep);
+    if (p || be->npeers == SHM_MAX_PEERS)
+        return p;
+    p = calloc(1, sizeof *p);
     if (!p)
         return NULL;
     snprintf(p->host, sizeof p->host, "%s", ep->host);
@@ -423,39 +442,109 @@ static shm_peer_t *shm_peer_get(shm_be_t *be, const mc_xport_endpoint_t *ep)
     return p;
 }
 
-/* Try the op over shm; false = hand it to tcp. */
-static bool shm_try(shm_be_t *be, mc_xport_op_t *op)
+/* An allocation of the peer already mapped (no fetch), or NULL. */
+static uint8_t *shm_peer_mapped(const shm_peer_t *p, uint32_t id, uint64_t *len)
 {
-    shm_peer_t *p = shm_peer_get(be, &op->ep);
-    if (!p || p->unreachable)
-        return false;
-    if (!p->tab && shm_peer_open(p) != 0) {
-        p->unreachable = true; /* another host/namespace, or no shm there */
-        return false;
-    }
-    /* Liveness costs a system call: check at most every 100 us (a burst
-     * of small ops shares one check). */
-    uint64_t now = mc_xport_now_ns();
-    if (now - p->alive_ns > 100000) {
-        if (!shm_peer_alive(p)) {
-            shm_peer_reset(p); /* a new owner on that endpoint reopens */
-            return false;
+    for (size_t i = 0; i < p->nmaps; i++)
+        if (p->maps[i].id == id) {
+            *len = p->maps[i].len;
+            return p->maps[i].p;
         }
-        p->alive_ns = now;
-    }
-    shm_ent_t e = {0};
-    if (!shm_tab_lookup(p->tab, op->remote, op->len, op->remote_key, &e))
+    return NULL;
+}
+
+/* Liveness costs a system call: checked at most every 100 us (a burst of
+ * small ops shares one check). Safe under the read lock. */
+static bool shm_peer_alive_recent(shm_peer_t *p)
+{
+    uint64_t now = mc_xport_now_ns();
+    if (now - atomic_load_explicit(&p->alive_ns, memory_order_relaxed) <= 100000)
+        return true;
+    if (!shm_peer_alive(p))
         return false;
-    uint64_t mlen;
-    uint8_t *m = shm_peer_map(p, e.id, &mlen);
-    uint64_t pos = e.off + (op->remote - e.base);
-    if (!m || e.off > mlen || !mc_xport_range_inside(0, mlen, pos, op->len))
-        return false;
+    atomic_store_explicit(&p->alive_ns, now, memory_order_relaxed);
+    return true;
+}
+
+static void shm_copy(mc_xport_op_t *op, uint8_t *m, uint64_t pos)
+{
     if (op->opcode == MC_XFER_WRITE)
         memcpy(m + pos, op->local, op->len);
     else
         memcpy(op->local, m + pos, op->len);
-    return true;
+}
+
+typedef enum {
+    SHM_DONE, /* copied */
+    SHM_TCP,  /* not for shm: hand it to tcp */
+    SHM_SLOW  /* needs the worker (first contact, a mapping to fetch, owner gone, or a copy to do) */
+} shm_verdict_t;
+
+/* With the peers read-locked: the op's fate from what is already mapped.
+ * copy=false only decides (a SHM_DONE op becomes SHM_SLOW). */
+static shm_verdict_t shm_try_mapped(shm_be_t *be, mc_xport_op_t *op, bool copy)
+{
+    shm_peer_t *p = shm_peer_find(be, &op->ep);
+    if (!p)
+        return SHM_SLOW;
+    if (p->unreachable)
+        return SHM_TCP; /* another host/namespace, or no shm there */
+    if (!p->tab || !shm_peer_alive_recent(p))
+        return SHM_SLOW; /* the worker opens, or resets a dead owner */
+    /* A stale key finds nothing: tcp gives the authoritative answer. */
+    shm_ent_t e = {0};
+    if (!shm_tab_lookup(p->tab, op->remote, op->len, op->remote_key, &e))
+        return SHM_TCP;
+    uint64_t mlen;
+    uint8_t *m = shm_peer_mapped(p, e.id, &mlen);
+    if (!m)
+        return SHM_SLOW;
+    uint64_t pos = e.off + (op->remote - e.base);
+    if (e.off > mlen || !mc_xport_range_inside(0, mlen, pos, op->len))
+        return SHM_TCP;
+    if (!copy)
+        return SHM_SLOW;
+    shm_copy(op, m, pos);
+    return SHM_DONE;
+}
+
+/* With the peers write-locked (worker): open, check, map, copy. */
+static shm_verdict_t shm_try(shm_be_t *be, mc_xport_op_t *op)
+{
+    shm_peer_t *p = shm_peer_get(be, &op->ep);
+    if (!p || p->unreachable)
+        return SHM_TCP;
+    if (!p->tab && shm_peer_open(p) != 0) {
+        p->unreachable = true; /* another host/namespace, or no shm there */
+        return SHM_TCP;
+    }
+    if (!shm_peer_alive_recent(p)) {
+        shm_peer_reset(p); /* a new owner on that endpoint reopens */
+        return SHM_TCP;
+    }
+    shm_ent_t e = {0};
+    if (!shm_tab_lookup(p->tab, op->remote, op->len, op->remote_key, &e))
+        return SHM_TCP;
+    uint64_t mlen;
+    uint8_t *m = shm_peer_map(p, e.id, &mlen);
+    uint64_t pos = e.off + (op->remote - e.base);
+    if (!m || e.off > mlen || !mc_xport_range_inside(0, mlen, pos, op->len))
+        return SHM_TCP;
+    shm_copy(op, m, pos);
+    return SHM_DONE;
+}
+
+static void shm_finish(shm_be_t *be, mc_xport_op_t *op, shm_verdict_t v)
+{
+    assert(v != SHM_SLOW);
+    if (v == SHM_TCP) {
+        mc_xport_post_tcp(be->x, op);
+        return;
+    }
+    atomic_fetch_add(&be->x->st_ops[MC_XPORT_BE_SHM], 1);
+    atomic_fetch_add(&be->x->st_bytes[MC_XPORT_BE_SHM], op->len);
+    atomic_store(&op->remaining, 1);
+    mc_xport_op_part_done(op, MC_OK);
 }
 
 static void *shm_worker_main(void *arg)
@@ -478,23 +567,37 @@ static void *shm_worker_main(void *arg)
             batch = qe->next;
             mc_xport_op_t *op = qe->op;
             free(qe);
-            if (shm_try(be, op)) {
-                atomic_fetch_add(&be->x->st_ops[MC_XPORT_BE_SHM], 1);
-                atomic_fetch_add(&be->x->st_bytes[MC_XPORT_BE_SHM], op->len);
-                atomic_store(&op->remaining, 1);
-                mc_xport_op_part_done(op, MC_OK);
-            } else {
-                mc_xport_post_tcp(be->x, op);
+            pthread_rwlock_rdlock(&be->peers_lk);
+            shm_verdict_t v = shm_try_mapped(be, op, true);
+            pthread_rwlock_unlock(&be->peers_lk);
+            if (v == SHM_SLOW) {
+                pthread_rwlock_wrlock(&be->peers_lk);
+                v = shm_try(be, op);
+                pthread_rwlock_unlock(&be->peers_lk);
             }
+            shm_finish(be, op, v);
         }
         mc_xport_tcp_unplug();
     }
     return NULL;
 }
 
+/* Decide on the posting thread when the peer is already mapped: ops that
+ * are not for a shared region go straight to tcp and small ones are copied
+ * here, so the common case never wakes the worker. Only first contact,
+ * liveness failures, new mappings and large copies take the worker. The
+ * try-lock keeps the caller from waiting behind the worker's open. */
 static void shm_post(void *state, mc_xport_op_t *op)
 {
     shm_be_t *be = state;
+    if (pthread_rwlock_tryrdlock(&be->peers_lk) == 0) {
+        shm_verdict_t v = shm_try_mapped(be, op, op->len <= SHM_INLINE_MAX);
+        pthread_rwlock_unlock(&be->peers_lk);
+        if (v != SHM_SLOW) {
+            shm_finish(be, op, v);
+            return;
+        }
+    }
     shm_qent_t *qe = malloc(sizeof *qe);
     if (!qe) {
         mc_xport_post_tcp(be->x, op);
@@ -523,6 +626,7 @@ static int shm_create(mc_xport_t *x, void **state)
     be->listen_fd = be->stop_fd = -1;
     pthread_mutex_init(&be->mu, NULL);
     pthread_cond_init(&be->cv, NULL);
+    pthread_rwlock_init(&be->peers_lk, NULL);
     be->tab_fd = memfd_create("mc-xport-regtab", MFD_CLOEXEC);
     if (be->tab_fd < 0 || ftruncate(be->tab_fd, sizeof(shm_tab_t)) != 0)
         goto fail;
@@ -557,6 +661,7 @@ fail:
         munmap(be->tab, sizeof(shm_tab_t));
     if (be->tab_fd >= 0)
         close(be->tab_fd);
+    pthread_rwlock_destroy(&be->peers_lk);
     pthread_cond_destroy(&be->cv);
     pthread_mutex_destroy(&be->mu);
     free(be);
@@ -595,6 +700,7 @@ static void shm_destroy(void *state)
     close(be->stop_fd);
     munmap(be->tab, sizeof(shm_tab_t));
     close(be->tab_fd);
+    pthread_rwlock_destroy(&be->peers_lk);
     pthread_cond_destroy(&be->cv);
     pthread_mutex_destroy(&be->mu);
     free(be);

@@ -109,6 +109,7 @@ int main(int argc, char **argv)
     };
     mc_slice_t keys[2] = {mc_slice_cstr("key-a"), mc_slice_cstr("key-b")};
     uint64_t sizes[2] = {4096, 1};
+    uint32_t write_ids[2] = {7, 0xfffffff0u};
     mc_slice_t pref[1] = {mc_slice_cstr("seg-1")};
     mc_msg_seg_t seg = {{3, 4}, mc_slice_cstr("seg-1"), 0x10000, 1 << 20, mc_slice_cstr("127.0.0.1:1234"),
                         mc_slice_cstr("tcp"), 0x1234};
@@ -123,6 +124,7 @@ int main(int argc, char **argv)
         q.nkeys = 2;
         q.keys = keys;
         q.sizes = sizes;
+        q.write_ids = write_ids;
         q.cfg.replica_num = 2;
         q.cfg.has_soft_pin_ttl = true;
         q.cfg.soft_pin_ttl_ms = 1000;

@@ -282,6 +282,29 @@ START_TEST(test_eviction_option)
 }
 END_TEST
 
+/* Store swarm seed 2437: W committed before the put began, then an
+ * overlapping upsert replaced it with a value whose only replica was on
+ * c3, and c3 expired: the put (and a get) rightly found the key absent. */
+START_TEST(test_overwriting_write_lost)
+{
+    write_op("upsert", 10, 20, "c1", "k", 0x41, "OK", 0, "c1:7000", "none");
+    put(30, 100, "c2", "k", 0x42);
+    write_op("upsert", 40, 50, "c1", "k", 0x43, "OK", 0, "c3:7000", "none");
+    get(35, 90, "c1", "k", 0, "OBJECT_NOT_FOUND");
+    /* the same on key j, but j's overwriting value lives on: violations */
+    write_op("upsert", 10, 20, "c1", "j", 0x44, "OK", 0, "c1:7000", "none");
+    put(30, 100, "c2", "j", 0x45);
+    write_op("upsert", 40, 50, "c1", "j", 0x46, "OK", 0, "c1:7000", "none");
+    get(35, 90, "c1", "j", 0, "OBJECT_NOT_FOUND");
+    expect_violations(4, "key k:"); /* c3 still lives: k is lost too */
+    add(60, "master", "master.client_expired", "client=c3");
+    expect_violations(2, "key j:");
+    mc_store_check_result_t r;
+    run(false, &r);
+    ck_assert_msg(strstr(r.msg, "key k:") == NULL, "%s", r.msg);
+}
+END_TEST
+
 START_TEST(test_first_writer_wins)
 {
     put(10, 20, "c1", "k", 0x31);
@@ -382,6 +405,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_owner_by_endpoint);
     tcase_add_test(tc, test_master_crash);
     tcase_add_test(tc, test_eviction_option);
+    tcase_add_test(tc, test_overwriting_write_lost);
     tcase_add_test(tc, test_first_writer_wins);
     tcase_add_test(tc, test_concurrent_puts_both_win);
     tcase_add_test(tc, test_exist_during_upsert);
