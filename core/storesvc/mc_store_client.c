@@ -261,6 +261,20 @@ static void on_rpc_reply(void *arg, mc_status_t s, const mc_wire_hdr_t *hdr, mc_
         cb(op, s, hdr, body);
 }
 
+mc_status_t mc_sc_replicas_reply(mc_status_t s, const mc_wire_hdr_t *hdr, mc_rbuf_t *body, uint32_t n,
+                                 mc_store_replicas_reply_t *rep)
+{
+    memset(rep, 0, sizeof *rep);
+    if (s == MC_OK && (hdr->type != MC_MSG_REPLICAS_REPLY ||
+                       mc_store_replicas_reply_decode(hdr->type, body, rep) != MC_OK))
+        s = MC_RPC_FAIL;
+    if (s == MC_OK && rep->status != MC_OK)
+        s = rep->status;
+    if (s == MC_OK && rep->n != n)
+        s = MC_RPC_FAIL;
+    return s;
+}
+
 void mc_sc_rpc(mc_sc_op_t *op, const mc_store_req_t *q, mc_rpc_cb cb)
 {
     mc_store_client_t *c = op->c;

@@ -68,14 +68,8 @@ static void batch_fail(batch_ctx_t *b, mc_status_t s)
 
 static void on_batch_lists(batch_ctx_t *b, mc_status_t s, const mc_wire_hdr_t *hdr, mc_rbuf_t *body)
 {
-    mc_store_replicas_reply_t rep = {0};
-    if (s == MC_OK && (hdr->type != MC_MSG_REPLICAS_REPLY ||
-                       mc_store_replicas_reply_decode(hdr->type, body, &rep) != MC_OK))
-        s = MC_RPC_FAIL;
-    if (s == MC_OK && rep.status != MC_OK)
-        s = rep.status;
-    if (s == MC_OK && rep.n != b->n)
-        s = MC_RPC_FAIL;
+    mc_store_replicas_reply_t rep;
+    s = mc_sc_replicas_reply(s, hdr, body, b->n, &rep);
     if (s != MC_OK) {
         batch_fail(b, s);
     } else {
@@ -312,14 +306,8 @@ static void wb_start_reply(void *arg, mc_status_t s, const mc_wire_hdr_t *hdr, m
     mc_sc_op_t *carrier = arg;
     wbatch_t *wb = (wbatch_t *)(void *)carrier->data;
     mc_store_client_t *c = carrier->c;
-    mc_store_replicas_reply_t rep = {0};
-    if (s == MC_OK && (hdr->type != MC_MSG_REPLICAS_REPLY ||
-                       mc_store_replicas_reply_decode(hdr->type, body, &rep) != MC_OK))
-        s = MC_RPC_FAIL;
-    if (s == MC_OK && rep.status != MC_OK)
-        s = rep.status;
-    if (s == MC_OK && rep.n != wb->n)
-        s = MC_RPC_FAIL;
+    mc_store_replicas_reply_t rep;
+    s = mc_sc_replicas_reply(s, hdr, body, wb->n, &rep);
     wb->starting = true;
     mc_sc_xfer_plug(c);
     for (uint32_t j = 0; j < wb->n; j++) {

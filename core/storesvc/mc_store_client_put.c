@@ -92,14 +92,8 @@ void mc_sc_put_on_list(mc_sc_op_t *op, mc_status_t s, const mc_store_rlist_t *l)
 static void on_start_reply(void *arg, mc_status_t s, const mc_wire_hdr_t *hdr, mc_rbuf_t *body)
 {
     mc_sc_op_t *op = arg;
-    mc_store_replicas_reply_t rep = {0};
-    if (s == MC_OK && (hdr->type != MC_MSG_REPLICAS_REPLY ||
-                       mc_store_replicas_reply_decode(hdr->type, body, &rep) != MC_OK))
-        s = MC_RPC_FAIL;
-    if (s == MC_OK && rep.status != MC_OK)
-        s = rep.status;
-    if (s == MC_OK && rep.n != 1)
-        s = MC_RPC_FAIL;
+    mc_store_replicas_reply_t rep;
+    s = mc_sc_replicas_reply(s, hdr, body, 1, &rep);
     mc_sc_put_on_list(op, s, s == MC_OK ? &rep.l[0] : NULL);
     mc_store_replicas_reply_free(&rep);
 }

@@ -100,14 +100,8 @@ void mc_sc_get_on_list(mc_sc_op_t *op, const mc_store_rlist_t *l)
 static void on_list_reply(void *arg, mc_status_t s, const mc_wire_hdr_t *hdr, mc_rbuf_t *body)
 {
     mc_sc_op_t *op = arg;
-    mc_store_replicas_reply_t rep = {0};
-    if (s == MC_OK && (hdr->type != MC_MSG_REPLICAS_REPLY ||
-                       mc_store_replicas_reply_decode(hdr->type, body, &rep) != MC_OK))
-        s = MC_RPC_FAIL;
-    if (s == MC_OK && rep.status != MC_OK)
-        s = rep.status;
-    if (s == MC_OK && rep.n != 1)
-        s = MC_RPC_FAIL;
+    mc_store_replicas_reply_t rep;
+    s = mc_sc_replicas_reply(s, hdr, body, 1, &rep);
     if (s == MC_OK)
         mc_sc_get_on_list(op, &rep.l[0]);
     else

@@ -263,13 +263,9 @@ static void on_start_reply(void *arg, mc_status_t s, const mc_wire_hdr_t *hdr, m
 {
     mc_sc_op_t *op = arg;
     mc_sc_task_run_t *t = op->arg;
-    mc_store_replicas_reply_t rep = {0};
-    if (s == MC_OK &&
-        (hdr->type != MC_MSG_REPLICAS_REPLY || mc_store_replicas_reply_decode(hdr->type, body, &rep) != MC_OK))
-        s = MC_RPC_FAIL;
-    if (s == MC_OK)
-        s = rep.status;
-    if (s == MC_OK && (rep.n != 2 || rep.l[0].n != 1))
+    mc_store_replicas_reply_t rep;
+    s = mc_sc_replicas_reply(s, hdr, body, 2, &rep);
+    if (s == MC_OK && rep.l[0].n != 1)
         s = MC_RPC_FAIL;
     if (s == MC_OK) {
         t->src_addr = rep.l[0].r[0].buffer_address;
