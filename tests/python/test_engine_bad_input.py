@@ -4,6 +4,7 @@ the engine keeps moving bytes correctly afterwards."""
 import json
 import os
 import signal
+import time
 
 import pytest
 
@@ -255,6 +256,11 @@ def test_transfer_timeout_on_stopped_peer(meta, monkeypatch):
         assert st == -2
         assert e.transfer_check_status(bid) == -1  # freed
         os.kill(p.proc.pid, signal.SIGCONT)
+        # The two timed-out writes are already in the peer's socket buffers
+        # and still land when it resumes, possibly after a newer write on
+        # another connection (known defect, docs/known-issues.md "TCP: a
+        # timed-out write can land later"). Let them drain first.
+        time.sleep(3)
         still_works(e, p, a)
     finally:
         os.kill(p.proc.pid, signal.SIGCONT)
