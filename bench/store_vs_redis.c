@@ -8,6 +8,7 @@
  *       until stdin closes.
  *   bench_store_vs_redis --master A --owner-host H [--redis-port P]
  *       [--memcached-port Q] [--threads T] [--secs S] [--batch B] [--warm] [--smoke]
+ *       [--batch-only]
  *       the client (no segment of its own: every byte crosses processes).
  *
  * Same workload for every system: T threads, each doing blocking ops back
@@ -530,13 +531,17 @@ int main(int argc, char **argv)
     g.threads = 2;
     g.secs = 2;
     g.batch = 32;
-    bool smoke = false;
+    bool smoke = false, batch_only = false;
     if (argc == 4 && strcmp(argv[1], "--owner") == 0)
         return owner_main(argv[2], (uint64_t)atoll(argv[3]));
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--smoke") == 0) {
             smoke = true;
+            continue;
+        }
+        if (strcmp(a, "--batch-only") == 0) { /* only the batched rows (for profiling) */
+            batch_only = true;
             continue;
         }
         if (strcmp(a, "--warm") == 0) {
@@ -619,7 +624,7 @@ int main(int argc, char **argv)
            g.warm ? "; warm (an unmeasured put pass before each put row)" : "; cold (first touch of server memory counted)");
     printf("%-18s %-10s %10s %10s %10s %10s %8s\n", "size / op", "system", "MB/s", "kops/s", "p50 us", "p99 us",
            "errors");
-    for (size_t si = 0; si < nsizes; si++) {
+    for (size_t si = 0; si < nsizes && !batch_only; si++) {
         for (int sys = 0; sys < SYS_N; sys++) {
             if (!have[sys])
                 continue;
@@ -652,7 +657,7 @@ int main(int argc, char **argv)
         }
         clear_sys(sys, &ws[0]);
     }
-    if (have[SYS_REDIS]) {
+    if (have[SYS_REDIS] && !batch_only) {
         /* sizes index 1 is 1 MiB in both the full and smoke size lists */
         double gr = res[SYS_REDIS][1][OP_GET].mbps, pr = res[SYS_REDIS][1][OP_PUT].mbps;
         double bg = res[SYS_REDIS][3][OP_BGET].kops, bp = res[SYS_REDIS][3][OP_BPUT].kops;
@@ -694,7 +699,7 @@ usage:
     fprintf(stderr,
             "usage: %s --owner MASTER SEGMENT_MIB\n"
             "       %s --master A --owner-host H [--redis-port P] [--memcached-port Q] [--threads T] [--secs S]\n"
-            "          [--batch B] [--warm] [--smoke]\n",
+            "          [--batch B] [--warm] [--smoke] [--batch-only]\n",
             argv[0], argv[0]);
     return 64;
 }

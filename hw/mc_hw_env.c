@@ -353,6 +353,16 @@ mc_status_t mc_hw_env_data_start(mc_env_t *env)
     return mc_hw_xport(mc_hw_env_of(env)) ? MC_OK : MC_INVALID_PARAMS;
 }
 
+mc_status_t mc_hw_env_copy_now(mc_env_t *env, const mc_xfer_op_t *op)
+{
+    mc_hw_env_t *e = mc_hw_env_of(env);
+    if (!e->xport || !op->peer)
+        return MC_IN_PROGRESS;
+    if (strcmp(op->peer, e->data_endpoint) == 0) /* our own memory: as the store client's local path */
+        return mc_xport_copy_local(e->xport, op->opcode, op->local, op->remote_addr, op->remote_key, op->len);
+    return mc_xport_copy_now(e->xport, op);
+}
+
 const char *mc_hw_env_data_protocol(mc_env_t *env)
 {
     return mc_hw_env_of(env)->data_rdma ? "rdma" : "tcp";

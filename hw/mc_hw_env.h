@@ -49,6 +49,14 @@ void mc_hw_env_set_data_host(mc_env_t *env, const char *host);
  * MC_OK, or MC_INVALID_PARAMS (the reason was logged). Loop thread, or
  * before the loop runs. */
 mc_status_t mc_hw_env_data_start(mc_env_t *env);
+/* Do one transfer on the calling thread (any thread), now, when it needs
+ * no waiting: the peer is this process (our own registered memory) or a
+ * same-host peer whose shared memory is already mapped. MC_OK: done, no
+ * on_xfer_done follows; MC_IN_PROGRESS: nothing touched, post it instead.
+ * Only after the data plane has started (e.g. a segment is registered)
+ * and with happens-before from that (the caller synchronised with the
+ * loop thread since). */
+mc_status_t mc_hw_env_copy_now(mc_env_t *env, const mc_xfer_op_t *op);
 /* "rdma" once the data plane runs over verbs, else "tcp" (also when
  * MC_FORCE_TCP turned an rdma request into TCP). */
 const char *mc_hw_env_data_protocol(mc_env_t *env);

@@ -1,6 +1,7 @@
 /* Internals of the blocking C facade (libmooncake), shared by its files:
  *
  *   mc_store_api_run.c        operations handed to the loop thread, waiting
+ *   mc_store_api_direct.c     same-host gets on the caller's thread
  *   mc_store_api_lifecycle.c  setup, close, hostname, health
  *   mc_store_api_single.c     put/get/exist/size/remove (one key)
  *   mc_store_api_batch.c      batch forms of the copying operations
@@ -57,6 +58,7 @@ struct mooncake_store {
     mc_api_region_t *regions;
     size_t nregions, cap_regions;
     struct mc_api_dummy *dummy; /* set: a dummy client (setup_dummy), every op is forwarded */
+    struct mc_api_direct *direct; /* set: gets may run on the caller's thread */
 };
 
 typedef enum mc_api_kind {
@@ -96,7 +98,19 @@ typedef struct mc_api_op {
     size_t ndescs;
     mc_status_t status;
     uint64_t value_out;
+    bool done; /* finished on the caller's thread (mc_api_direct_gets) */
 } mc_api_op_t;
+
+/* Same-host gets on the caller's thread (mc_store_api_direct.c). new:
+ * NULL when MC_STORE_DIRECT_READ=0 (or out of memory): every get takes
+ * the loop. direct_gets finishes the GET ops of ops[0..n) it can (their
+ * status and results set, done = true) and returns how many. */
+typedef struct mc_api_direct mc_api_direct_t;
+mc_api_direct_t *mc_api_direct_new(mooncake_store_t *s);
+void mc_api_direct_free(mc_api_direct_t *d);
+size_t mc_api_direct_gets(mooncake_store_t *s, mc_api_op_t *ops, size_t n);
+void mc_api_direct_count_loop(mc_api_direct_t *d, uint64_t keys);
+void mc_api_direct_stats(const mc_api_direct_t *d, uint64_t *direct, uint64_t *loop);
 
 /* Runs n operations concurrently on s's loop and waits for all. */
 void mc_api_run_ops(mooncake_store_t *s, mc_api_op_t *ops, size_t n);

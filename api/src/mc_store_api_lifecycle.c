@@ -114,6 +114,8 @@ static void destroy_on_loop(void *arg)
 static void teardown(mooncake_store_t *s)
 {
     mc_api_dummy_destroy(s); /* no-op unless setup_dummy */
+    mc_api_direct_free(s->direct);
+    s->direct = NULL;
     if (s->thread_started) {
         if (mc_loop_post(s->loop, destroy_on_loop, s) != 0)
             mc_loop_stop(s->loop);
@@ -223,6 +225,7 @@ int mooncake_store_setup(mooncake_store_t **out, const char *local_hostname, con
         teardown(s);
         return MC_RPC_FAIL;
     }
+    s->direct = mc_api_direct_new(s);
     *out = s;
     return MC_OK;
 }
@@ -252,6 +255,14 @@ int mooncake_store_health(const mooncake_store_t *s)
     if (mc_api_run_one((mooncake_store_t *)s, &op) != MC_OK)
         return 2;
     return op.value_out ? 0 : 2;
+}
+
+int mooncake_store_read_stats(const mooncake_store_t *s, mooncake_read_stats_t *out)
+{
+    if (!s || !out || s->dummy)
+        return MC_INVALID_PARAMS;
+    mc_api_direct_stats(s->direct, &out->direct_keys, &out->loop_keys);
+    return MC_OK;
 }
 
 const char *mooncake_strerror(int code)

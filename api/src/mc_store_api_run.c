@@ -1,5 +1,7 @@
-/* Operations handed to the store's loop thread; the caller waits on a
+/* Operations handed to the store's loop thread (after the caller's thread took
+ * the gets it can do itself, mc_store_api_direct.c); the caller waits on a
  * condition variable until every operation of its call has completed. */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -198,14 +200,8 @@ static void op_start_all(void *arg)
     }
 }
 
-void mc_api_run_ops(mooncake_store_t *s, mc_api_op_t *ops, size_t n)
+static void run_on_loop(mooncake_store_t *s, mc_api_op_t *ops, size_t n)
 {
-    if (s->dummy) { /* setup_dummy: a mooncake_client runs them */
-        mc_api_dummy_run_ops(s, ops, n);
-        return;
-    }
-    if (n == 0)
-        return;
     mc_api_wait_t w;
     wait_init(&w, n);
     for (size_t i = 0; i < n; i++) {
@@ -220,6 +216,54 @@ void mc_api_run_ops(mooncake_store_t *s, mc_api_op_t *ops, size_t n)
             wait_signal(&w);
         }
     wait_all(&w);
+}
+
+/* The ops the caller's thread did not finish (not done), on the loop; the
+ * caller's array keeps its order. */
+static void run_rest_on_loop(mooncake_store_t *s, mc_api_op_t *ops, size_t n, size_t ndone)
+{
+    size_t gets = 0;
+    for (size_t i = 0; i < n; i++)
+        gets += !ops[i].done && ops[i].kind == MC_API_GET;
+    mc_api_direct_count_loop(s->direct, gets);
+    if (ndone == 0) {
+        run_on_loop(s, ops, n);
+        return;
+    }
+    mc_api_op_t *rest = malloc((n - ndone) * sizeof *rest);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!ops[i].done) {
+            if (rest)
+                rest[k] = ops[i];
+            k++;
+        }
+    assert(k == n - ndone);
+    if (!rest) {
+        for (size_t i = 0; i < n; i++)
+            if (!ops[i].done)
+                ops[i].status = MC_BUFFER_OVERFLOW;
+        return;
+    }
+    run_on_loop(s, rest, k);
+    k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!ops[i].done)
+            ops[i] = rest[k++];
+    free(rest);
+}
+
+void mc_api_run_ops(mooncake_store_t *s, mc_api_op_t *ops, size_t n)
+{
+    if (s->dummy) { /* setup_dummy: a mooncake_client runs them */
+        mc_api_dummy_run_ops(s, ops, n);
+        return;
+    }
+    if (n == 0)
+        return;
+    size_t ndone = s->direct ? mc_api_direct_gets(s, ops, n) : 0;
+    if (ndone < n)
+        run_rest_on_loop(s, ops, n, ndone);
 }
 
 mc_status_t mc_api_run_one(mooncake_store_t *s, mc_api_op_t *op)

@@ -1,7 +1,9 @@
 /* Extra segments: mount a file mapping or an allocation into the pool
  * (upstream mount_segment / allocate_and_mount_segment) and unmount them,
- * optionally after a grace period. The memory is released (munmap /
- * free) on the loop thread once the core client lets it go. */
+ * optionally after a grace period. Allocations are segment memory from
+ * the env (shared memory: same-host peers read them by memcpy, as the
+ * global segment). The memory is released (munmap / seg_free) on the
+ * loop thread once the core client lets it go. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -14,21 +16,21 @@
 
 #define SEG_ALIGN 4096u
 
-typedef enum seg_kind { SEG_MAPPED, SEG_ALLOCATED } seg_kind_t;
-
-/* The release tag: the kind is encoded in the user pointer (no allocation). */
+/* user: the env whose seg_alloc gave the memory, or NULL for a file
+ * mapping (no allocation for the tag). */
 static void seg_release(void *user, void *base, uint64_t size)
 {
-    if ((uintptr_t)user == SEG_MAPPED)
-        munmap(base, size);
+    mc_env_t *env = user;
+    if (env)
+        env->ops->seg_free(env, base, (size_t)size);
     else
-        free(base);
+        munmap(base, size);
 }
 
 typedef struct seg_args {
     void *base;
     uint64_t size;
-    seg_kind_t kind;
+    mc_env_t *alloc_env; /* the release tag (seg_release) */
     mooncake_uuid_t id;
     uint64_t grace_ms;
 } seg_args_t;
@@ -36,7 +38,7 @@ typedef struct seg_args {
 static void start_mount(mc_api_call_t *call, mc_store_client_t *c)
 {
     seg_args_t *a = call->arg;
-    mc_sc_mount_segment(c, a->base, a->size, seg_release, (void *)(uintptr_t)a->kind, mc_api_call_done, call);
+    mc_sc_mount_segment(c, a->base, a->size, seg_release, a->alloc_env, mc_api_call_done, call);
 }
 
 static void take_id(mc_api_call_t *call, const mc_sc_result_t *r)
@@ -59,7 +61,7 @@ static int mount(mooncake_store_t *s, seg_args_t *a, mooncake_uuid_t *id)
     mc_api_call_t call = {.start = start_mount, .finish = take_id, .arg = a};
     mc_status_t st = mc_api_call_run(s, &call);
     if (st != MC_OK) {
-        seg_release((void *)(uintptr_t)a->kind, a->base, a->size);
+        seg_release(a->alloc_env, a->base, a->size);
         return st;
     }
     if (id)
@@ -95,7 +97,7 @@ int mooncake_store_mount_segment(mooncake_store_t *s, const char *path, uint64_t
         return rc;
     if (base == MAP_FAILED)
         return MC_INVALID_PARAMS;
-    seg_args_t a = {.base = base, .size = size, .kind = SEG_MAPPED};
+    seg_args_t a = {.base = base, .size = size};
     return mount(s, &a, id);
 }
 
@@ -109,11 +111,14 @@ int mooncake_store_allocate_and_mount_segment(mooncake_store_t *s, uint64_t size
         *allocated = 0;
     if (!mc_api_usable(s) || !size || !protocol_ok(protocol) || size > (uint64_t)SIZE_MAX - SEG_ALIGN)
         return MC_INVALID_PARAMS;
+    if (s->dummy)
+        return MC_INTERNAL_ERROR; /* no local store client (upstream: -1), as mc_api_call_run */
     uint64_t rounded = (size + SEG_ALIGN - 1) / SEG_ALIGN * SEG_ALIGN;
-    void *base = aligned_alloc(SEG_ALIGN, (size_t)rounded);
+    /* page-aligned, zeroed; thread-safe (the data plane started at setup) */
+    void *base = s->env->ops->seg_alloc(s->env, (size_t)rounded);
     if (!base)
         return MC_BUFFER_OVERFLOW;
-    seg_args_t a = {.base = base, .size = rounded, .kind = SEG_ALLOCATED};
+    seg_args_t a = {.base = base, .size = rounded, .alloc_env = s->env};
     int rc = mount(s, &a, id);
     if (rc == MC_OK && allocated)
         *allocated = rounded;

@@ -13,6 +13,7 @@
 #include "base/mc_map.h"
 #include "membership/mc_member_agent.h"
 #include "store/mc_store_types.h"
+#include "wire/mc_msg_store.h"
 
 typedef struct mc_sc_result {
     mc_status_t status;
@@ -125,6 +126,23 @@ void mc_sc_get(mc_store_client_t *c, mc_slice_t key, mc_sc_done_fn done, void *a
  * The callback runs only once no transfer can write dst any more. An
  * object larger than cap: MC_INVALID_PARAMS. r->data = dst on success. */
 void mc_sc_get_into(mc_store_client_t *c, mc_slice_t key, void *dst, size_t cap, mc_sc_done_fn done, void *arg);
+
+/* Pure pieces of a get, shared with readers that talk to the master
+ * themselves (libmooncake's same-host reads on the caller's thread).
+ *
+ * Decode a master reply expected to be a replica-list reply with n lists:
+ * the transport status s, else MC_RPC_FAIL for a wrong type, a bad body or
+ * another count, else the reply's own status. *rep is filled (free it
+ * with mc_store_replicas_reply_free) whatever the result. */
+mc_status_t mc_sc_replicas_reply(mc_status_t s, const mc_wire_hdr_t *hdr, mc_rbuf_t *body, uint32_t n,
+                                 mc_store_replicas_reply_t *rep);
+/* A key's list as a read sees it: its status (an empty list is
+ * MC_INVALID_REPLICA; an object larger than cap, when cap != 0, is
+ * MC_INVALID_PARAMS) and, when MC_OK, the replicas to try in order[]
+ * (*norder of them, possibly 0): COMPLETE ones only, those whose endpoint
+ * is self (our own segment) first, then the master's order. */
+mc_status_t mc_sc_read_plan(const mc_store_rlist_t *l, const char *self, size_t cap,
+                            uint8_t order[MC_STORE_MAX_REPLICAS], uint32_t *norder);
 
 /* Batch forms (mc_store_client_batch.c): one master RPC for all n keys,
  * then every key's transfers posted at once. Each key's callback runs

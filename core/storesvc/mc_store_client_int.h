@@ -40,7 +40,9 @@ typedef struct mc_sc_op {
     mc_store_rlist_t rl;
     char endpoints[MC_STORE_MAX_REPLICAS][256];
     char segments[MC_STORE_MAX_REPLICAS][256];
-    uint32_t next_replica;
+    uint32_t next_replica;  /* attempts made: position in order[] */
+    uint8_t order[MC_STORE_MAX_REPLICAS]; /* replicas to read, in mc_sc_read_order's order */
+    uint32_t norder;
     uint64_t lease_deadline_ns;
     /* put: the PutStart/UpsertStart config, kept while the write waits
      * behind an earlier write of the same key from this client */
@@ -67,12 +69,6 @@ static inline uint32_t mc_sc_write_id(const mc_sc_op_t *op)
 }
 /* Complete: run the callback once, release everything. */
 void mc_sc_op_finish(mc_sc_op_t *op, mc_status_t s);
-/* Decode a master reply expected to be a replica-list reply with n lists:
- * the transport status s, else MC_RPC_FAIL for a wrong type, a bad body or
- * another count, else the reply's own status. *rep is filled (free it
- * with mc_store_replicas_reply_free) whatever the result. */
-mc_status_t mc_sc_replicas_reply(mc_status_t s, const mc_wire_hdr_t *hdr, mc_rbuf_t *body, uint32_t n,
-                                 mc_store_replicas_reply_t *rep);
 /* Send a store request for op; reply goes to cb(op, ...). */
 void mc_sc_rpc(mc_sc_op_t *op, const mc_store_req_t *q, mc_rpc_cb cb);
 /* Post one transfer for op; completes through mc_sc_xfer_done. Local

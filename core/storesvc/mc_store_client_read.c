@@ -13,27 +13,35 @@
 #include "storesvc/mc_store_client_int.h"
 #include "wire/mc_msg_types.h"
 
+mc_status_t mc_sc_read_plan(const mc_store_rlist_t *l, const char *self, size_t cap,
+                            uint8_t order[MC_STORE_MAX_REPLICAS], uint32_t *norder)
+{
+    *norder = 0;
+    if (l->status != MC_OK)
+        return l->status;
+    if (l->n == 0 || l->n > MC_STORE_MAX_REPLICAS)
+        return MC_INVALID_REPLICA;
+    if (cap && l->r[0].size > cap)
+        return MC_INVALID_PARAMS; /* the caller's buffer cannot hold the object */
+    size_t slen = self ? strlen(self) : 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (uint32_t i = 0; i < l->n; i++) {
+            bool local = self && l->endpoint[i].len == slen && memcmp(l->endpoint[i].p, self, slen) == 0;
+            if ((pass == 0) == local && l->r[i].status == MC_REPLICA_COMPLETE)
+                order[(*norder)++] = (uint8_t)i;
+        }
+    return MC_OK;
+}
+
+/* The next replica of op->order; false when every one was tried. */
 static bool read_next(mc_sc_op_t *op)
 {
-    const char *self = op->c->endpoint;
-    /* order: local replicas, then the rest; next_replica counts attempts */
-    uint32_t seen = 0;
-    for (int pass = 0; pass < 2; pass++) {
-        for (uint32_t i = 0; i < op->rl.n; i++) {
-            bool local = strcmp(op->endpoints[i], self) == 0;
-            if ((pass == 0) != local)
-                continue;
-            if (op->rl.r[i].status != MC_REPLICA_COMPLETE)
-                continue;
-            if (seen++ < op->next_replica)
-                continue;
-            op->next_replica++;
-            op->xfer_status = MC_OK;
-            mc_sc_xfer(op, MC_XFER_READ, op->endpoints[i], op->rl.r[i].buffer_address, op->rl.r[i].rkey);
-            return true;
-        }
-    }
-    return false;
+    if (op->next_replica >= op->norder)
+        return false;
+    uint32_t i = op->order[op->next_replica++];
+    op->xfer_status = MC_OK;
+    mc_sc_xfer(op, MC_XFER_READ, op->endpoints[i], op->rl.r[i].buffer_address, op->rl.r[i].rkey);
+    return true;
 }
 
 /* The guard fired with the read still in flight (on hw the TCP transport
@@ -64,9 +72,9 @@ void mc_sc_get_xfers_done(mc_sc_op_t *op)
 
 void mc_sc_get_on_list(mc_sc_op_t *op, const mc_store_rlist_t *l)
 {
-    mc_status_t s = l->status;
-    if (s == MC_OK && l->n == 0)
-        s = MC_INVALID_REPLICA;
+    /* size_only reads nothing: no capacity to check */
+    mc_status_t s = mc_sc_read_plan(l, op->c->endpoint, op->ext && !op->size_only ? op->ext_cap : 0, op->order,
+                                    &op->norder);
     if (s != MC_OK) {
         mc_sc_op_finish(op, s);
         return;
@@ -88,10 +96,6 @@ void mc_sc_get_on_list(mc_sc_op_t *op, const mc_store_rlist_t *l)
         return;
     }
     op->len = op->rl.r[0].size;
-    if (op->ext && op->len > op->ext_cap) {
-        mc_sc_op_finish(op, MC_INVALID_PARAMS); /* the caller's buffer cannot hold the object */
-        return;
-    }
     op->data = op->ext ? op->ext : mc_malloc(op->len);
     if (!read_next(op))
         mc_sc_op_finish(op, MC_INVALID_REPLICA);

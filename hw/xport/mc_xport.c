@@ -581,6 +581,47 @@ mc_status_t mc_xport_post(mc_xport_t *x, const mc_xfer_op_t *ops, size_t n)
     return ret;
 }
 
+mc_status_t mc_xport_copy_now(mc_xport_t *x, const mc_xfer_op_t *in)
+{
+    if (in->opcode > MC_XFER_WRITE || in->len == 0 || !in->local || !in->peer ||
+        strlen(in->peer) >= MC_XPORT_PEER_LEN || in->remote_addr > UINT64_MAX - in->len)
+        return MC_INVALID_PARAMS;
+    const mc_xport_backend_ops_t *shm = x->be[MC_XPORT_BE_SHM];
+    if (!x->shm_enabled || !shm || !shm->copy_now || !x->o.resolve)
+        return MC_IN_PROGRESS;
+    mc_xport_op_t op;
+    memset(&op, 0, sizeof op);
+    op.x = x;
+    op.opcode = in->opcode;
+    op.local = in->local;
+    op.remote = in->remote_addr;
+    op.remote_key = in->remote_key;
+    op.len = in->len;
+    /* The resolver, not the descriptor table (loop thread only): peers
+     * known by descriptor only take the posted path. */
+    if (x->o.resolve(x->o.resolve_ctx, in->peer, &op.ep) != 0 || !op.ep.data_port || !op.ep.shm)
+        return MC_IN_PROGRESS;
+    if (x->be[MC_XPORT_BE_RDMA] && op.ep.rdma_port)
+        return MC_IN_PROGRESS; /* post would pick verbs: so does the answer */
+    return shm->copy_now(x->be_state[MC_XPORT_BE_SHM], &op) ? MC_OK : MC_IN_PROGRESS;
+}
+
+mc_status_t mc_xport_copy_local(mc_xport_t *x, uint8_t opcode, void *local, uint64_t addr, uint32_t key,
+                                uint64_t len)
+{
+    if (opcode > MC_XFER_WRITE || len == 0 || !local || key == 0)
+        return MC_INVALID_PARAMS;
+    mc_xport_region_t *r = NULL;
+    if (mc_xport_regions_pin_key(&x->regions, addr, len, key, &r) != MC_OK)
+        return MC_IN_PROGRESS; /* the posted path gives the authoritative answer */
+    if (opcode == MC_XFER_WRITE)
+        memcpy((void *)(uintptr_t)addr, local, len);
+    else
+        memcpy(local, (const void *)(uintptr_t)addr, len);
+    mc_xport_regions_unpin(&x->regions, r);
+    return MC_OK;
+}
+
 void mc_xport_stats(const mc_xport_t *x, mc_xport_stats_t *out)
 {
     mc_xport_t *m = (mc_xport_t *)x;

@@ -112,7 +112,7 @@ typedef struct mc_xport_opts {
     void *post_ctx;
     mc_xport_done_fn done; /* required */
     void *done_ctx;
-    mc_xport_resolve_fn resolve; /* optional */
+    mc_xport_resolve_fn resolve; /* optional; thread-safe if mc_xport_copy_now is used */
     void *resolve_ctx;
     mc_xport_log_fn log; /* optional; NULL = stderr. Any thread. */
     void *log_ctx;
@@ -148,6 +148,23 @@ mc_status_t mc_xport_mem_unregister(mc_xport_t *x, void *addr);
  * accepted, else the first immediate error (that op still completes with
  * it). */
 mc_status_t mc_xport_post(mc_xport_t *x, const mc_xfer_op_t *ops, size_t n);
+
+/* Do one op on the calling thread (any thread), now, when that needs no
+ * waiting: the peer is on this host and the shm backend has already
+ * mapped the memory (first contact and every other case take `post`).
+ * Any size is copied here (the caller waits for it anyway; `post` hands
+ * copies over 64 KiB to the shm worker). MC_OK: copied, no
+ * completion follows. MC_IN_PROGRESS: nothing was touched; post it.
+ * MC_INVALID_PARAMS: a malformed op. in->tag is unused; in->local is the
+ * caller's memory (not checked against registrations: nothing but this
+ * thread's memcpy touches it). The peer is resolved with opts.resolve,
+ * which must then be thread-safe. */
+mc_status_t mc_xport_copy_now(mc_xport_t *x, const mc_xfer_op_t *in);
+/* The same for this process's own registered memory: [addr, addr+len)
+ * inside the region with registration key `key` (nonzero). MC_OK: copied;
+ * MC_IN_PROGRESS: not such a range (post it for the authoritative error). */
+mc_status_t mc_xport_copy_local(mc_xport_t *x, uint8_t opcode, void *local, uint64_t addr, uint32_t key,
+                                uint64_t len);
 
 /* This xport's descriptor, "mcx1 host=<h> port=<p> shm=<0|1>[ rdma=<port>]", to publish. */
 const char *mc_xport_local_desc(const mc_xport_t *x);

@@ -48,6 +48,10 @@ struct mc_xport_backend_ops {
     void (*mem_unregister)(void *state, const mc_xport_region_t *r);
     /* Take ownership of op; complete it later via mc_xport_op_part_done. */
     void (*post)(void *state, mc_xport_op_t *op);
+    /* Optional, any thread: do op right here if that needs no waiting
+     * (the peer's memory is already mapped); true when done. op is the
+     * caller's (not kept, no completion). */
+    bool (*copy_now)(void *state, mc_xport_op_t *op);
 };
 
 extern const mc_xport_backend_ops_t mc_xport_tcp_ops;

@@ -615,6 +615,21 @@ static void shm_post(void *state, mc_xport_op_t *op)
     pthread_mutex_unlock(&be->mu);
 }
 
+/* The caller's thread, any size: it waits for the bytes anyway. */
+static bool shm_copy_now(void *state, mc_xport_op_t *op)
+{
+    shm_be_t *be = state;
+    if (pthread_rwlock_tryrdlock(&be->peers_lk) != 0)
+        return false; /* the worker is opening a peer: take the posted path */
+    shm_verdict_t v = shm_try_mapped(be, op, true);
+    pthread_rwlock_unlock(&be->peers_lk);
+    if (v != SHM_DONE)
+        return false;
+    atomic_fetch_add(&be->x->st_ops[MC_XPORT_BE_SHM], 1);
+    atomic_fetch_add(&be->x->st_bytes[MC_XPORT_BE_SHM], op->len);
+    return true;
+}
+
 /* --------------------------------------------------------- lifecycle --- */
 
 static int shm_create(mc_xport_t *x, void **state)
@@ -714,4 +729,5 @@ const mc_xport_backend_ops_t mc_xport_shm_ops = {
     .mem_register = shm_mem_register,
     .mem_unregister = shm_mem_unregister,
     .post = shm_post,
+    .copy_now = shm_copy_now,
 };

@@ -110,6 +110,19 @@ static PyObject *store_health(PyObject *obj, PyObject *unused)
     return PyLong_FromLong(rc);
 }
 
+/* Not upstream: the read-path counters, for tests and tuning. */
+static PyObject *store_read_stats(PyObject *obj, PyObject *unused)
+{
+    (void)unused;
+    mooncake_read_stats_t st = {0, 0};
+    int rc = -600; /* INVALID_PARAMS: not set up */
+    MC_PY_CALL((mc_py_store_t *)obj, s, rc = mooncake_store_read_stats(s, &st));
+    if (rc != 0)
+        return PyLong_FromLong(rc);
+    return Py_BuildValue("{s:K,s:K}", "direct_keys", (unsigned long long)st.direct_keys, "loop_keys",
+                         (unsigned long long)st.loop_keys);
+}
+
 static PyObject *store_hostname(PyObject *obj, PyObject *unused)
 {
     (void)unused;
@@ -164,6 +177,9 @@ static PyMethodDef lifecycle_methods[] = {
     {"close", store_close, METH_NOARGS, "close() -> 0; unmounts this client's segment"},
     {"health_check", store_health, METH_NOARGS, "0 healthy, 1 not set up/closed, 2 master unreachable"},
     {"get_hostname", store_hostname, METH_NOARGS, "'host:port' of this client ('' if not set up)"},
+    {"_read_stats", store_read_stats, METH_NOARGS,
+     "_read_stats() -> {'direct_keys', 'loop_keys'}: gets served on the caller's thread / by the loop "
+     "(not upstream; -600 for a dummy client)"},
     {"setup_dummy", KW(store_setup_dummy),
      "setup_dummy(mem_pool_size, local_buffer_size, server_address) -> 0 / -1: forward to a mooncake_client"},
     {"alloc_from_mem_pool", KW(store_alloc_from_mem_pool),

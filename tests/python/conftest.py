@@ -99,6 +99,8 @@ for line in sys.stdin:
         print(s.put(key, bytes.fromhex(rest[0])), flush=True)
     elif cmd == "exist":
         print(s.is_exist(key), flush=True)
+    elif cmd == "mount":                             # "mount SIZE": allocate_and_mount_segment
+        print(s.allocate_and_mount_segment(int(key))["ret"], flush=True)
 s.close()
 """
 
@@ -106,7 +108,8 @@ s.close()
 class StoreProcess:
     """A second store process (its own segment) driven over stdin/stdout:
     ask("get KEY") -> hex or "-", ask("put KEY HEX") -> rc,
-    ask("exist KEY") -> is_exist. Raises AssertionError if setup fails."""
+    ask("exist KEY") -> is_exist, ask("mount SIZE") -> allocate_and_mount_segment's
+    ret. Raises AssertionError if setup fails."""
 
     def __init__(self, master_addr, segment=64 << 20, local_buffer=64 << 20, what="store process"):
         self.p = subprocess.Popen([PYTHON, "-c", STORE_PROCESS, master_addr, str(segment), str(local_buffer)],

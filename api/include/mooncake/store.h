@@ -112,6 +112,18 @@ MOONCAKE_API const char *mooncake_store_hostname(const mooncake_store_t *s);
 /* 0 healthy, 1 not set up/closed, 2 master unreachable (Python health_check). */
 MOONCAKE_API int mooncake_store_health(const mooncake_store_t *s);
 
+/* Read-path counters (a libmooncake extension, for tests and tuning):
+ * keys of get calls served on the caller's thread (same-host replicas:
+ * one master round trip, then memcpy) and keys that took the store's
+ * loop thread. 0 on success, -600 for NULL or a dummy client.
+ * MC_STORE_DIRECT_READ=0 at setup sends every get through the loop
+ * (both counters stay 0 then). */
+typedef struct mooncake_read_stats {
+    uint64_t direct_keys;
+    uint64_t loop_keys;
+} mooncake_read_stats_t;
+MOONCAKE_API int mooncake_store_read_stats(const mooncake_store_t *s, mooncake_read_stats_t *out);
+
 /* put: first writer wins (an existing key is left unchanged and 0 is
  * returned). cfg may be NULL (defaults). vlen 0 is -600. */
 MOONCAKE_API int mooncake_store_put(mooncake_store_t *s, const void *key, size_t klen, const void *value, size_t vlen,
