@@ -4,6 +4,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 
 #include "mc_xport.h"
 #include "mc_xport_regions.h"
@@ -122,6 +123,13 @@ uint16_t mc_xport_verbs_port(void *verbs_state);
 /* shared allocations (mc_xport_shared.c) */
 int mc_xport_shared_init(mc_xport_t *x);
 void mc_xport_shared_fini(mc_xport_t *x);
+/* A memfd of len bytes sealed against shrinking and growing (and further
+ * seals): a peer that maps it cannot be killed by SIGBUS through a
+ * truncation. -1 with errno on failure. */
+int mc_xport_memfd_sealed(const char *name, size_t len);
+/* A peer's fd is safe to map for len bytes: sealed against shrinking and
+ * at least that long (a peer's stated length is not trusted). */
+bool mc_xport_fd_holds(int fd, uint64_t len);
 /* The allocation containing [addr, addr+len): its id (> 0) and the offset
  * of addr in it, or 0. */
 uint32_t mc_xport_shared_find(mc_xport_t *x, uintptr_t addr, size_t len, uint64_t *off);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "mc_xport_int.h"
@@ -49,6 +50,29 @@ void mc_xport_shared_fini(mc_xport_t *x)
     x->shared = NULL;
 }
 
+int mc_xport_memfd_sealed(const char *name, size_t len)
+{
+    int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd < 0)
+        return -1;
+    if (ftruncate(fd, (off_t)len) != 0 ||
+        fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
+bool mc_xport_fd_holds(int fd, uint64_t len)
+{
+    struct stat st;
+    int seals = fcntl(fd, F_GET_SEALS);
+    return seals >= 0 && (seals & F_SEAL_SHRINK) && fstat(fd, &st) == 0 && st.st_size >= 0 &&
+           (uint64_t)st.st_size >= len;
+}
+
 void *mc_xport_alloc_shared(mc_xport_t *x, size_t len)
 {
     struct mc_xport_shared *t = x->shared;
@@ -56,14 +80,10 @@ void *mc_xport_alloc_shared(mc_xport_t *x, size_t len)
     if (len == 0 || len > SIZE_MAX - (size_t)pg)
         return NULL;
     len = (len + (size_t)pg - 1) & ~((size_t)pg - 1);
-    int fd = memfd_create("mc-xport-shared", MFD_CLOEXEC);
+    int fd = mc_xport_memfd_sealed("mc-xport-shared", len);
     if (fd < 0) {
-        mc_xport_logf(x, MC_LOG_ERROR, "memfd_create: %s", strerror(errno));
+        mc_xport_logf(x, MC_LOG_ERROR, "sealed memfd of %zu bytes: %s", len, strerror(errno));
         return NULL;
-    }
-    if (ftruncate(fd, (off_t)len) != 0) {
-        mc_xport_logf(x, MC_LOG_ERROR, "ftruncate(%zu): %s", len, strerror(errno));
-        goto fail_fd;
     }
     void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (p == MAP_FAILED) {

@@ -352,7 +352,7 @@ static int shm_peer_open(shm_peer_t *p)
         goto out;
     uint64_t len = 0;
     int fd = shm_fetch_fd(s, 0, &len);
-    if (fd < 0 || len != sizeof(shm_tab_t)) {
+    if (fd < 0 || len != sizeof(shm_tab_t) || !mc_xport_fd_holds(fd, len)) {
         if (fd >= 0)
             close(fd);
         goto out;
@@ -404,6 +404,10 @@ static uint8_t *shm_peer_map(shm_peer_t *p, uint32_t id, uint64_t *len)
     close(s);
     if (fd < 0)
         return NULL;
+    if (!mc_xport_fd_holds(fd, mlen)) { /* not sealed, or shorter than stated: a SIGBUS waiting to happen */
+        close(fd);
+        return NULL;
+    }
     /* Pre-fault moderate mappings now: page faults on first touch cost far
      * more than the copy in a VM, and first contact is off the hot path. */
     int flags = MAP_SHARED | (mlen <= SHM_POPULATE_MAX ? MAP_POPULATE : 0);
@@ -642,8 +646,8 @@ static int shm_create(mc_xport_t *x, void **state)
     pthread_mutex_init(&be->mu, NULL);
     pthread_cond_init(&be->cv, NULL);
     pthread_rwlock_init(&be->peers_lk, NULL);
-    be->tab_fd = memfd_create("mc-xport-regtab", MFD_CLOEXEC);
-    if (be->tab_fd < 0 || ftruncate(be->tab_fd, sizeof(shm_tab_t)) != 0)
+    be->tab_fd = mc_xport_memfd_sealed("mc-xport-regtab", sizeof(shm_tab_t));
+    if (be->tab_fd < 0)
         goto fail;
     void *m = mmap(NULL, sizeof(shm_tab_t), PROT_READ | PROT_WRITE, MAP_SHARED, be->tab_fd, 0);
     if (m == MAP_FAILED)

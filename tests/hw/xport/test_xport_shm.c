@@ -1,10 +1,13 @@
 /* mc_xport shared-memory path: same-host peers whose memory came from
  * mc_xport_alloc_shared() are served by memcpy (stats prove which path),
  * with the same bounds rules as TCP; MC_FORCE_TCP turns it off; a dead
- * owner process fails cleanly. */
+ * owner process fails cleanly; shared memory is sealed; copy_now copies
+ * on the calling thread once the peer is mapped. */
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 
+#include "mc_xport_int.h"
 #include "xport_harness.h"
 
 #define PEER_B "127.0.0.1:7002"
@@ -218,6 +221,105 @@ START_TEST(test_shm_two_process)
 }
 END_TEST
 
+/* Shared memory is sealed: a mapper cannot be killed by SIGBUS through a
+ * truncation, and a peer's fd that is unsealed or shorter than it claims
+ * is refused. */
+START_TEST(test_memfd_seals)
+{
+    int fd = mc_xport_memfd_sealed("t-sealed", 8192);
+    ck_assert_int_ge(fd, 0);
+    ck_assert(mc_xport_fd_holds(fd, 8192));
+    ck_assert(!mc_xport_fd_holds(fd, 8193));         /* claims more than it holds */
+    ck_assert_int_ne(ftruncate(fd, 4096), 0);        /* cannot shrink under a mapper */
+    ck_assert_int_ne(ftruncate(fd, 1 << 20), 0);
+    close(fd);
+    int raw = memfd_create("t-unsealed", MFD_CLOEXEC);
+    ck_assert_int_ge(raw, 0);
+    ck_assert_int_eq(ftruncate(raw, 8192), 0);
+    ck_assert(!mc_xport_fd_holds(raw, 8192));        /* could shrink later */
+    close(raw);
+}
+END_TEST
+
+static int parse_resolve(void *ctx, const char *peer, mc_xport_endpoint_t *out)
+{
+    (void)ctx;
+    return mc_xport_desc_parse(peer, out);
+}
+
+/* mc_xport_copy_now: nothing before first contact (MC_IN_PROGRESS, bytes
+ * untouched), then a synchronous memcpy of any size with the key checked
+ * (a wrong key is MC_IN_PROGRESS: the posted path answers); the own-memory
+ * form checks the key the same way. */
+START_TEST(test_copy_now)
+{
+    rec_t *r = h_rec_new();
+    mc_xport_opts_t o;
+    memset(&o, 0, sizeof o);
+    o.host = "127.0.0.1";
+    o.shm = 1;
+    o.post = h_post;
+    o.post_ctx = r->loop;
+    o.done = h_done;
+    o.done_ctx = r;
+    o.log = h_log;
+    o.log_level = MC_LOG_INFO;
+    o.resolve = parse_resolve;
+    mc_xport_t *a = mc_xport_create(&o), *b = h_xport(r, 1, 0);
+    ck_assert_ptr_nonnull(a);
+    char peer[256];
+    snprintf(peer, sizeof peer, "%s", mc_xport_local_desc(b));
+    size_t cap = 4u << 20;
+    uint8_t *seg = mc_xport_alloc_shared(b, cap), *buf = calloc(1, cap);
+    uint32_t key = 0, lkey = 0;
+    ck_assert_int_eq(mc_xport_mem_register_key(b, seg, cap, &key), MC_OK);
+    ck_assert_int_eq(mc_xport_mem_register_key(a, buf, cap, &lkey), MC_OK);
+    h_fill(seg, cap, 5);
+    mc_xfer_op_t rd = h_op(MC_XFER_READ, buf, peer, (uintptr_t)seg, cap, 1);
+    rd.remote_key = key;
+    ck_assert_int_eq(mc_xport_copy_now(a, &rd), MC_IN_PROGRESS); /* not mapped yet */
+    ck_assert_uint_eq(buf[0] | buf[cap - 1], 0);
+    ck_assert_int_eq(mc_xport_post(a, &rd, 1), MC_OK);           /* first contact: the worker maps it */
+    ck_assert(h_wait(r, 1, 10000));
+    ck_assert_int_eq(r->st[1], MC_OK);
+    ck_assert_int_eq(memcmp(buf, seg, cap), 0);
+    memset(buf, 0, cap);
+    ck_assert_int_eq(mc_xport_copy_now(a, &rd), MC_OK);          /* 4 MiB, on this thread */
+    ck_assert_int_eq(memcmp(buf, seg, cap), 0);
+    ck_assert_uint_eq(r->n_done, 1);                              /* no completion for it */
+    mc_xfer_op_t wr = h_op(MC_XFER_WRITE, buf, peer, (uintptr_t)seg + 100, 50, 2);
+    wr.remote_key = key;
+    memset(buf, 0xab, 50);
+    ck_assert_int_eq(mc_xport_copy_now(a, &wr), MC_OK);
+    ck_assert_uint_eq(seg[100], 0xab);
+    ck_assert_uint_eq(seg[149], 0xab);
+    wr.remote_key = key + 1;                                      /* stale key: untouched */
+    memset(buf, 0xcd, 50);
+    ck_assert_int_eq(mc_xport_copy_now(a, &wr), MC_IN_PROGRESS);
+    ck_assert_uint_eq(seg[100], 0xab);
+    wr.remote_key = key;
+    wr.remote_addr = (uintptr_t)seg + cap - 10;                   /* past the region */
+    ck_assert_int_eq(mc_xport_copy_now(a, &wr), MC_IN_PROGRESS);
+    wr.len = 0;
+    ck_assert_int_eq(mc_xport_copy_now(a, &wr), MC_INVALID_PARAMS);
+    /* own memory: by key */
+    uint8_t small[8] = {0};
+    ck_assert_int_eq(mc_xport_copy_local(a, MC_XFER_READ, small, (uintptr_t)buf, lkey, 8), MC_OK);
+    ck_assert_uint_eq(small[0], 0xcd);
+    ck_assert_int_eq(mc_xport_copy_local(a, MC_XFER_READ, small, (uintptr_t)buf, lkey + 1, 8), MC_IN_PROGRESS);
+    ck_assert_int_eq(mc_xport_copy_local(a, MC_XFER_READ, small, (uintptr_t)buf + cap - 4, lkey, 8),
+                     MC_IN_PROGRESS);
+    ck_assert_int_eq(mc_xport_copy_local(a, MC_XFER_READ, small, (uintptr_t)buf, 0, 8), MC_INVALID_PARAMS);
+    ck_assert_int_eq(mc_xport_mem_unregister(b, seg), MC_OK);
+    ck_assert_int_eq(mc_xport_mem_unregister(a, buf), MC_OK);
+    mc_xport_free_shared(b, seg);
+    mc_xport_destroy(a);
+    mc_xport_destroy(b);
+    h_rec_free(r);
+    free(buf);
+}
+END_TEST
+
 static Suite *xport_shm_suite(void)
 {
     Suite *s = suite_create("xport_shm");
@@ -227,6 +329,8 @@ static Suite *xport_shm_suite(void)
     tcase_add_test(tc, test_shm_bounds_and_fallback);
     tcase_add_test(tc, test_force_tcp_env);
     tcase_add_test(tc, test_shm_two_process);
+    tcase_add_test(tc, test_memfd_seals);
+    tcase_add_test(tc, test_copy_now);
     suite_add_tcase(s, tc);
     return s;
 }
