@@ -632,6 +632,7 @@ void mc_xport_stats(const mc_xport_t *x, mc_xport_stats_t *out)
     out->ops_done = atomic_load(&m->st_done);
     out->ops_rdma = atomic_load(&m->st_ops[MC_XPORT_BE_RDMA]);
     out->bytes_rdma = atomic_load(&m->st_bytes[MC_XPORT_BE_RDMA]);
+    out->stale_tcp = m->be[MC_XPORT_BE_TCP] ? mc_xport_tcp_stale(m->be_state[MC_XPORT_BE_TCP]) : 0;
 }
 
 uint16_t mc_xport_data_port(const mc_xport_t *x)

@@ -190,6 +190,7 @@ typedef struct mc_xport_stats {
     uint64_t bytes_tcp, bytes_shm; /* bytes of those ops */
     uint64_t ops_done;             /* completions delivered */
     uint64_t ops_rdma, bytes_rdma; /* ops/bytes handed to the verbs backend */
+    uint64_t stale_tcp;            /* requests this receiver refused as STALE (TCP fence) */
 } mc_xport_stats_t;
 void mc_xport_stats(const mc_xport_t *x, mc_xport_stats_t *out);
 

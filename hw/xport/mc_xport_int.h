@@ -118,6 +118,8 @@ void mc_xport_thread_join_all(mc_xport_t *x);
 
 /* tcp: the bound data port. */
 uint16_t mc_xport_tcp_port(void *tcp_state);
+/* tcp: requests this receiver refused as STALE (the fence). */
+uint64_t mc_xport_tcp_stale(void *tcp_state);
 /* verbs: the bound handshake port. */
 uint16_t mc_xport_verbs_port(void *verbs_state);
 /* shared allocations (mc_xport_shared.c) */

@@ -20,7 +20,20 @@
  * is reported exactly once and only when no thread touches its memory.
  *
  * A watchdog thread fails a connection with MC_RPC_TIMEOUT when it has
- * work but made no progress for the op timeout. */
+ * work but made no progress for the op timeout.
+ *
+ * Fence against stale writes (protocol: mc_xport_proto.h). Each peer has
+ * a random fence id and a connection generation (be->mu); every
+ * connection carries the generation of its peer at creation. When a
+ * connection fails (connect, reset, timeout, malformed reply) the peer's
+ * generation is bumped and its other connections of that generation are
+ * failed too, so the next post opens connections of the new generation
+ * only. The receiver (tcp_fence_*) refuses requests of generations older
+ * than the newest it has seen from that id with STALE, and applies a
+ * newer generation only once no older WRITE is still landing: a timed-out
+ * WRITE left in the receiver's socket buffer can no longer overwrite a
+ * newer WRITE to the same range. */
+#include <assert.h>
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -28,7 +41,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/eventfd.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -51,6 +66,9 @@
  * output buffer grows to at most MC_XPORT_SRV_OUT_BYTES. */
 #define MC_XPORT_SRV_INLINE_READ (16u << 10)
 #define MC_XPORT_SRV_OUT_BYTES (256u << 10)
+/* Receiver fence table: at most this many entries of initiators with no
+ * open connection are kept (least recently used dropped first). */
+#define MC_XPORT_FENCE_IDLE_MAX 1024
 
 typedef struct tcp_slice {
     struct tcp_slice *next;
@@ -64,9 +82,13 @@ typedef struct tcp_slice {
 } tcp_slice_t;
 
 typedef struct tcp_be tcp_be_t;
+typedef struct tcp_peer tcp_peer_t;
 
 typedef struct tcp_conn {
     tcp_be_t *be;
+    tcp_peer_t *peer;  /* lives until destroy */
+    uint32_t fence_id; /* the peer's, copied */
+    uint32_t gen;      /* the peer's generation when this was created */
     char host[MC_XPORT_HOST_LEN];
     uint16_t port;
     atomic_int refs; /* peer table + sender + receiver */
@@ -82,12 +104,31 @@ typedef struct tcp_conn {
     uint64_t progress_ns; /* last progress while busy */
 } tcp_conn_t;
 
-typedef struct tcp_peer {
+struct tcp_peer {
     char host[MC_XPORT_HOST_LEN];
     uint16_t port;
     tcp_conn_t *conns[MC_XPORT_MAX_CONNS];
     unsigned rr;
-} tcp_peer_t;
+    /* Per peer, not per xport: two names of one receiver (aliases) then
+     * are two independent generation sequences instead of refusing each
+     * other's requests. */
+    uint32_t fence_id; /* random, nonzero */
+    uint32_t gen;      /* be->mu; starts at 1, bumped on connection failure */
+};
+
+/* Receiver side: what one initiator fence id has been seen doing. */
+typedef struct tcp_fence {
+    struct tcp_fence *next; /* be->fmu */
+    uint32_t id;            /* be->fmu */
+    unsigned refs;          /* be->fmu: server connections using it */
+    uint64_t idle_since;    /* be->fmu: when refs dropped to 0 */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;      /* old applies drained */
+    uint32_t newest;        /* mu: newest generation seen */
+    unsigned cur;           /* mu: WRITEs of generation newest landing */
+    unsigned old;           /* mu: WRITEs of older generations landing */
+    unsigned waiters;       /* mu */
+} tcp_fence_t;
 
 typedef struct tcp_srv_conn {
     tcp_be_t *be;
@@ -100,6 +141,7 @@ typedef struct tcp_srv_conn {
     size_t out_len, out_cap;
     unsigned out_n;  /* responses in out */
     uint8_t *out;    /* malloc'd on first use, freed with the connection */
+    tcp_fence_t *fence; /* of the last fenced request's initiator; holds a ref */
     char peer[NI_MAXHOST + NI_MAXSERV + 2];
     struct tcp_srv_conn *next, *prev;
 } tcp_srv_conn_t;
@@ -114,6 +156,10 @@ struct tcp_be {
     tcp_peer_t **peers;
     size_t npeers, cap_peers;
     tcp_srv_conn_t srv; /* list head */
+    pthread_mutex_t fmu; /* fence table */
+    tcp_fence_t *fences;
+    unsigned nfences_idle;
+    atomic_uint_fast64_t stale; /* requests refused with STALE */
 };
 
 /* ------------------------------------------------------------ slices --- */
@@ -143,13 +189,13 @@ static void tcp_conn_unref(tcp_conn_t *c)
 }
 
 /* Mark the connection dead (first status wins), wake its threads and
- * report every queued slice with status. Idempotent. */
-static void tcp_conn_fail(tcp_conn_t *c, mc_status_t status, const char *why)
+ * report every queued slice with status. False if it already was dead. */
+static bool tcp_conn_kill(tcp_conn_t *c, mc_status_t status, const char *why)
 {
     pthread_mutex_lock(&c->mu);
     if (c->dead) {
         pthread_mutex_unlock(&c->mu);
-        return;
+        return false;
     }
     c->dead = true;
     c->fail_status = status;
@@ -175,6 +221,45 @@ static void tcp_conn_fail(tcp_conn_t *c, mc_status_t status, const char *why)
             s = next;
         }
     }
+    return true;
+}
+
+/* Dead connection c failed its generation (be->mu held): bump the peer's
+ * generation, once per generation, and fail the peer's other connections
+ * of the old one. Their requests would be refused as STALE once the
+ * receiver has seen the new generation, and new slices must not queue
+ * behind them: the next post opens connections of the new generation. */
+static void tcp_peer_bump_locked(tcp_be_t *be, tcp_conn_t *c)
+{
+    tcp_peer_t *p = c->peer;
+    if (!p || p->gen != c->gen || atomic_load(&be->stopping))
+        return;
+    /* u32: 2^32 failed connections to one peer never happen; skip 0 anyway
+     * (0 means "unfenced" on the wire). */
+    if (++p->gen == 0)
+        p->gen = 1;
+    /* The others' ops fail as c's did: a peer that stopped answering times
+     * out every op sent to it, not just those of the first late connection. */
+    pthread_mutex_lock(&c->mu);
+    mc_status_t st = c->fail_status;
+    pthread_mutex_unlock(&c->mu);
+    for (unsigned k = 0; k < MC_XPORT_MAX_CONNS; k++) {
+        tcp_conn_t *o = p->conns[k];
+        if (o && o != c && o->gen == c->gen)
+            (void)tcp_conn_kill(o, st, "superseded: another connection to this peer failed");
+    }
+}
+
+/* Kill c (idempotent) and, the first time, retire its generation. Must
+ * not be called with be->mu held unless stopping (tcp_stop). */
+static void tcp_conn_fail(tcp_conn_t *c, mc_status_t status, const char *why)
+{
+    tcp_be_t *be = c->be;
+    if (!tcp_conn_kill(c, status, why) || atomic_load(&be->stopping))
+        return;
+    pthread_mutex_lock(&be->mu);
+    tcp_peer_bump_locked(be, c);
+    pthread_mutex_unlock(&be->mu);
 }
 
 /* ------------------------------------------------------------ sender --- */
@@ -241,8 +326,13 @@ static void *tcp_sender_main(void *arg)
         int ni = 0;
         for (unsigned i = 0; i < nb; i++) {
             tcp_slice_t *s = batch[i];
-            mc_xport_req_t rq = {
-                .opcode = s->opcode, .len = s->len, .addr = s->remote, .req_id = s->req_id, .key = s->key};
+            mc_xport_req_t rq = {.opcode = s->opcode,
+                                 .len = s->len,
+                                 .addr = s->remote,
+                                 .req_id = s->req_id,
+                                 .key = s->key,
+                                 .initiator = c->fence_id,
+                                 .gen = c->gen};
             mc_xport_req_encode(&rq, hdr[i]);
             iov[ni++] = (struct iovec){.iov_base = hdr[i], .iov_len = MC_XPORT_REQ_LEN};
             if (s->opcode == MC_XFER_WRITE)
@@ -276,6 +366,7 @@ static mc_status_t tcp_code_status(uint32_t code)
     case MC_XPORT_CODE_REJECTED:
         return MC_INVALID_PARAMS;
     case MC_XPORT_CODE_BAD_KEY: /* a stale descriptor */
+    case MC_XPORT_CODE_STALE:   /* the peer saw a newer generation */
     default:
         return MC_TRANSFER_FAIL;
     }
@@ -369,6 +460,12 @@ static void *tcp_receiver_main(void *arg)
             if (left == 0) {
                 atomic_fetch_sub(&c->load, s->len);
                 tcp_rx_done(rx, s->op, st);
+            }
+            if (rs.code == MC_XPORT_CODE_STALE) {
+                /* Only a retired generation should hear this; if a live one
+                 * does (the peer saw a newer one), move on to a new one. */
+                tcp_conn_fail(c, MC_TRANSFER_FAIL, "peer refused a stale connection generation");
+                break;
             }
             continue;
         }
@@ -468,14 +565,18 @@ static tcp_conn_t *tcp_plug_pick(tcp_be_t *be, const tcp_peer_t *p, uint64_t len
 
 /* -------------------------------------------------------------- post --- */
 
-static tcp_conn_t *tcp_conn_new(tcp_be_t *be, const char *host, uint16_t port)
+/* be->mu held. */
+static tcp_conn_t *tcp_conn_new(tcp_be_t *be, tcp_peer_t *p)
 {
     tcp_conn_t *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
     c->be = be;
-    snprintf(c->host, sizeof c->host, "%s", host);
-    c->port = port;
+    c->peer = p;
+    c->fence_id = p->fence_id;
+    c->gen = p->gen;
+    snprintf(c->host, sizeof c->host, "%s", p->host);
+    c->port = p->port;
     c->fd = -1;
     atomic_init(&c->refs, 2); /* table + sender */
     pthread_mutex_init(&c->mu, NULL);
@@ -487,6 +588,19 @@ static tcp_conn_t *tcp_conn_new(tcp_be_t *be, const char *host, uint16_t port)
         return NULL;
     }
     return c;
+}
+
+/* A random nonzero fence id (getrandom; if that fails, clock and address
+ * mixed: uniqueness across initiators is what matters, not secrecy). */
+static uint32_t tcp_fence_id_new(const void *salt)
+{
+    uint32_t id = 0;
+    if (getrandom(&id, sizeof id, GRND_NONBLOCK) != (ssize_t)sizeof id) {
+        uint64_t v = mc_xport_now_ns() ^ ((uint64_t)(uintptr_t)salt << 16) ^ (uint64_t)getpid() << 40;
+        v *= 0x9E3779B97F4A7C15ull;
+        id = (uint32_t)(v >> 32);
+    }
+    return id ? id : 1;
 }
 
 /* be->mu held. */
@@ -508,6 +622,8 @@ static tcp_peer_t *tcp_peer_get(tcp_be_t *be, const mc_xport_endpoint_t *ep)
         return NULL;
     snprintf(p->host, sizeof p->host, "%s", ep->host);
     p->port = ep->data_port;
+    p->fence_id = tcp_fence_id_new(p);
+    p->gen = 1;
     be->peers[be->npeers++] = p;
     return p;
 }
@@ -527,6 +643,11 @@ static tcp_conn_t *tcp_peer_pick(tcp_be_t *be, tcp_peer_t *p)
     unsigned n = be->x->o.conns_per_peer;
     tcp_conn_t *best = NULL;
     uint64_t best_load = UINT64_MAX;
+    /* Retire failed generations first (if their failers have not yet), so
+     * no connection of an old generation is picked and then killed. */
+    for (unsigned i = 0; i < n; i++)
+        if (p->conns[i] && tcp_conn_is_dead(p->conns[i]))
+            tcp_peer_bump_locked(be, p->conns[i]);
     for (unsigned k = 0; k < n; k++) {
         unsigned i = (p->rr + k) % n;
         tcp_conn_t *c = p->conns[i];
@@ -535,7 +656,7 @@ static tcp_conn_t *tcp_peer_pick(tcp_be_t *be, tcp_peer_t *p)
             c = p->conns[i] = NULL;
         }
         if (!c) {
-            c = p->conns[i] = tcp_conn_new(be, p->host, p->port);
+            c = p->conns[i] = tcp_conn_new(be, p);
             if (!c)
                 continue;
         }
@@ -692,8 +813,168 @@ static int tcp_srv_reply(tcp_srv_conn_t *sc, uint32_t code, uint64_t req_id)
     return tcp_srv_reply_data(sc, code, req_id, NULL, 0);
 }
 
-/* Serve one request; -1 closes the connection. */
-static int tcp_srv_one(tcp_srv_conn_t *sc, const mc_xport_req_t *rq)
+/* ------------------------------------------------------------- fence --- */
+
+/* The entry of initiator id, with a reference (be->fmu). Entries with no
+ * server connection are kept up to MC_XPORT_FENCE_IDLE_MAX, then the one
+ * idle longest is dropped. Why that is safe enough: an entry in use by a
+ * connection is never dropped, and a stale request needs a connection, so
+ * the entry can only be gone if every connection of that initiator closed
+ * and MC_XPORT_FENCE_IDLE_MAX other initiators were seen after that while
+ * the stale connection still sat unaccepted in the listen backlog (accept
+ * runs as soon as the receiver runs). Dropping by age instead would not
+ * be: a receiver stopped longer than the age would forget the fence just
+ * when a stale write is waiting in its socket buffer. */
+static tcp_fence_t *tcp_fence_get(tcp_be_t *be, uint32_t id)
+{
+    pthread_mutex_lock(&be->fmu);
+    tcp_fence_t *f = be->fences;
+    while (f && f->id != id)
+        f = f->next;
+    if (f) {
+        if (f->refs++ == 0)
+            be->nfences_idle--;
+        goto out;
+    }
+    if (be->nfences_idle >= MC_XPORT_FENCE_IDLE_MAX) {
+        tcp_fence_t **victim = NULL;
+        for (tcp_fence_t **pp = &be->fences; *pp; pp = &(*pp)->next)
+            if ((*pp)->refs == 0 && (!victim || (*pp)->idle_since < (*victim)->idle_since))
+                victim = pp;
+        if (victim) {
+            tcp_fence_t *v = *victim;
+            *victim = v->next;
+            be->nfences_idle--;
+            pthread_cond_destroy(&v->cv);
+            pthread_mutex_destroy(&v->mu);
+            free(v);
+        }
+    }
+    f = calloc(1, sizeof *f);
+    if (!f)
+        goto out;
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&f->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_mutex_init(&f->mu, NULL);
+    f->id = id;
+    f->refs = 1;
+    f->next = be->fences;
+    be->fences = f;
+out:
+    pthread_mutex_unlock(&be->fmu);
+    return f;
+}
+
+static void tcp_fence_put(tcp_be_t *be, tcp_fence_t *f)
+{
+    pthread_mutex_lock(&be->fmu);
+    assert(f->refs > 0);
+    if (--f->refs == 0) {
+        f->idle_since = mc_xport_now_ns();
+        be->nfences_idle++;
+    }
+    pthread_mutex_unlock(&be->fmu);
+}
+
+enum { TCP_FENCE_PASS = 0, TCP_FENCE_STALE = 1, TCP_FENCE_ERR = -1 };
+
+/* Check rq against its initiator's newest generation and, for a WRITE,
+ * count it as landing: one atomic step per initiator (f->mu). A newer
+ * generation becomes the newest at once (later requests of older ones
+ * are STALE from then on) but its WRITE waits until the older WRITEs
+ * already landing are done (bounded: their connections time out after
+ * the op timeout, SO_RCVTIMEO). Same-generation WRITEs do not wait for
+ * each other. READs are checked but not counted (they change nothing). */
+static int tcp_fence_enter(tcp_srv_conn_t *sc, const mc_xport_req_t *rq)
+{
+    tcp_be_t *be = sc->be;
+    if (!rq->initiator)
+        return TCP_FENCE_PASS; /* unfenced (raw client) */
+    if (!sc->fence || sc->fence->id != rq->initiator) {
+        if (sc->fence)
+            tcp_fence_put(be, sc->fence);
+        sc->fence = tcp_fence_get(be, rq->initiator);
+        if (!sc->fence)
+            return TCP_FENCE_ERR;
+    }
+    tcp_fence_t *f = sc->fence;
+    bool flushed = false;
+    pthread_mutex_lock(&f->mu);
+    for (;;) {
+        if (rq->gen < f->newest) {
+            pthread_mutex_unlock(&f->mu);
+            atomic_fetch_add(&be->stale, 1);
+            return TCP_FENCE_STALE;
+        }
+        if (rq->gen > f->newest) {
+            f->old += f->cur;
+            f->cur = 0;
+            f->newest = rq->gen;
+        }
+        if (rq->opcode != MC_XFER_WRITE)
+            break;
+        if (f->old == 0) {
+            f->cur++;
+            break;
+        }
+        if (!flushed) { /* answers already due must not wait with us */
+            pthread_mutex_unlock(&f->mu);
+            flushed = true;
+            if (tcp_srv_flush(sc) != 0)
+                return TCP_FENCE_ERR;
+            pthread_mutex_lock(&f->mu);
+            continue;
+        }
+        if (atomic_load(&be->stopping)) {
+            pthread_mutex_unlock(&f->mu);
+            return TCP_FENCE_ERR;
+        }
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_nsec += 100 * 1000000L; /* re-check stopping */
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        f->waiters++;
+        (void)pthread_cond_timedwait(&f->cv, &f->mu, &ts);
+        f->waiters--;
+    }
+    pthread_mutex_unlock(&f->mu);
+    return TCP_FENCE_PASS;
+}
+
+/* A WRITE that passed tcp_fence_enter is done (landed or failed). */
+static void tcp_fence_leave(tcp_srv_conn_t *sc, const mc_xport_req_t *rq)
+{
+    if (!rq->initiator || rq->opcode != MC_XFER_WRITE)
+        return;
+    tcp_fence_t *f = sc->fence;
+    pthread_mutex_lock(&f->mu);
+    if (rq->gen == f->newest) {
+        assert(f->cur > 0);
+        f->cur--;
+    } else {
+        assert(f->old > 0);
+        if (--f->old == 0 && f->waiters)
+            pthread_cond_broadcast(&f->cv);
+    }
+    pthread_mutex_unlock(&f->mu);
+}
+
+/* Requests this receiver refused as STALE (for mc_xport_stats / tests). */
+uint64_t mc_xport_tcp_stale(void *state)
+{
+    return atomic_load(&((tcp_be_t *)state)->stale);
+}
+
+/* ------------------------------------------------------------ server --- */
+
+/* Serve one request that passed the fence; -1 closes the connection. */
+static int tcp_srv_apply(tcp_srv_conn_t *sc, const mc_xport_req_t *rq)
 {
     mc_xport_t *x = sc->be->x;
     mc_xport_region_t *r;
@@ -741,6 +1022,26 @@ static int tcp_srv_one(tcp_srv_conn_t *sc, const mc_xport_req_t *rq)
     return ret;
 }
 
+/* Serve one request; -1 closes the connection. */
+static int tcp_srv_one(tcp_srv_conn_t *sc, const mc_xport_req_t *rq)
+{
+    int fr = tcp_fence_enter(sc, rq);
+    if (fr == TCP_FENCE_ERR)
+        return -1;
+    if (fr == TCP_FENCE_STALE) {
+        mc_xport_logf(sc->be->x, MC_LOG_DEBUG,
+                      "refuse %s [0x%llx, +%llu) from %s: generation %u of initiator %08x is stale",
+                      rq->opcode == MC_XFER_WRITE ? "WRITE" : "READ", (unsigned long long)rq->addr,
+                      (unsigned long long)rq->len, sc->peer, rq->gen, rq->initiator);
+        if (rq->opcode == MC_XFER_WRITE && tcp_srv_drain(&sc->rd, rq->len) != 0)
+            return -1;
+        return tcp_srv_reply(sc, MC_XPORT_CODE_STALE, rq->req_id);
+    }
+    int ret = tcp_srv_apply(sc, rq);
+    tcp_fence_leave(sc, rq);
+    return ret;
+}
+
 static void *tcp_srv_main(void *arg)
 {
     tcp_srv_conn_t *sc = arg;
@@ -768,6 +1069,8 @@ static void *tcp_srv_main(void *arg)
             break;
     }
     (void)tcp_srv_flush(sc); /* answers to requests served before a bad header */
+    if (sc->fence)
+        tcp_fence_put(be, sc->fence);
     pthread_mutex_lock(&be->mu);
     sc->prev->next = sc->next;
     sc->next->prev = sc->prev;
@@ -918,6 +1221,7 @@ static int tcp_create(mc_xport_t *x, void **state)
     be->listen_fd = -1;
     be->srv.next = be->srv.prev = &be->srv;
     pthread_mutex_init(&be->mu, NULL);
+    pthread_mutex_init(&be->fmu, NULL);
     be->stop_fd = eventfd(0, EFD_CLOEXEC);
     if (be->stop_fd < 0)
         goto fail;
@@ -930,6 +1234,7 @@ static int tcp_create(mc_xport_t *x, void **state)
 fail:
     if (be->stop_fd >= 0)
         close(be->stop_fd);
+    pthread_mutex_destroy(&be->fmu);
     pthread_mutex_destroy(&be->mu);
     free(be);
     return -1;
@@ -967,6 +1272,14 @@ static void tcp_destroy(void *state)
     if (be->listen_fd >= 0)
         close(be->listen_fd);
     close(be->stop_fd);
+    while (be->fences) {
+        tcp_fence_t *f = be->fences;
+        be->fences = f->next;
+        pthread_cond_destroy(&f->cv);
+        pthread_mutex_destroy(&f->mu);
+        free(f);
+    }
+    pthread_mutex_destroy(&be->fmu);
     pthread_mutex_destroy(&be->mu);
     free(be);
 }

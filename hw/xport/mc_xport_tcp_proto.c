@@ -40,7 +40,9 @@ void mc_xport_req_encode(const mc_xport_req_t *r, uint8_t out[MC_XPORT_REQ_LEN])
     mc_xport_put_u64(out + 16, r->addr);
     mc_xport_put_u64(out + 24, r->req_id);
     mc_xport_put_u32(out + 32, r->key);
-    mc_xport_put_u32(out + 36, 0);
+    mc_xport_put_u32(out + 36, r->initiator);
+    mc_xport_put_u32(out + 40, r->gen);
+    mc_xport_put_u32(out + 44, 0);
 }
 
 static int mc_xport_bad(const char **why, const char *reason)
@@ -60,8 +62,12 @@ int mc_xport_req_decode(const uint8_t *buf, size_t n, mc_xport_req_t *out, const
         return mc_xport_bad(why, "unsupported protocol version");
     if (buf[5] > 1)
         return mc_xport_bad(why, "unknown opcode");
-    if (buf[6] || buf[7] || mc_xport_get_u32(buf + 36))
+    if (buf[6] || buf[7] || mc_xport_get_u32(buf + 44))
         return mc_xport_bad(why, "reserved bits set");
+    uint32_t initiator = mc_xport_get_u32(buf + 36);
+    uint32_t gen = mc_xport_get_u32(buf + 40);
+    if ((initiator == 0) != (gen == 0))
+        return mc_xport_bad(why, "fence id and generation must both be set or both be 0");
     uint64_t len = mc_xport_get_u64(buf + 8);
     uint64_t addr = mc_xport_get_u64(buf + 16);
     if (len == 0)
@@ -75,6 +81,8 @@ int mc_xport_req_decode(const uint8_t *buf, size_t n, mc_xport_req_t *out, const
     out->addr = addr;
     out->req_id = mc_xport_get_u64(buf + 24);
     out->key = mc_xport_get_u32(buf + 32);
+    out->initiator = initiator;
+    out->gen = gen;
     return MC_XPORT_DEC_OK;
 }
 
@@ -92,7 +100,7 @@ int mc_xport_resp_decode(const uint8_t *buf, size_t n, mc_xport_resp_t *out, con
     if (mc_xport_get_u32(buf) != MC_XPORT_RESP_MAGIC)
         return mc_xport_bad(why, "bad response magic");
     uint32_t code = mc_xport_get_u32(buf + 4);
-    if (code > MC_XPORT_CODE_BAD_KEY)
+    if (code > MC_XPORT_CODE_STALE)
         return mc_xport_bad(why, "unknown response code");
     out->code = code;
     out->req_id = mc_xport_get_u64(buf + 8);

@@ -7,7 +7,9 @@
  * target directly so it links only mc_core like every fuzz target.
  * Contracts: only the documented results; an accepted request satisfies
  * every invariant the receiver relies on (len in 1..MAX, no wrap, opcode
- * 0/1) and re-encodes to the same bytes; an accepted descriptor formats
+ * 0/1, fence id and generation both zero or both nonzero, version 3,
+ * reserved bytes zero) and re-encodes to the same bytes; an accepted
+ * response has a known code (up to STALE); an accepted descriptor formats
  * and re-parses to the same endpoint. Inputs are copied into exact-size
  * heap buffers so ASan/valgrind catch any over-read. */
 #include <stdlib.h>
@@ -33,6 +35,9 @@ static void fuzz_req(const uint8_t *d, size_t n)
     CHECK(rq.opcode <= 1);
     CHECK(rq.len > 0 && rq.len <= MC_XPORT_PROTO_MAX_LEN);
     CHECK(rq.addr <= UINT64_MAX - rq.len);
+    CHECK((rq.initiator == 0) == (rq.gen == 0));
+    CHECK(d[4] == MC_XPORT_PROTO_VERSION && d[6] == 0 && d[7] == 0);
+    CHECK(d[44] == 0 && d[45] == 0 && d[46] == 0 && d[47] == 0);
     uint8_t out[MC_XPORT_REQ_LEN];
     mc_xport_req_encode(&rq, out);
     CHECK(memcmp(out, d, MC_XPORT_REQ_LEN) == 0);
@@ -48,7 +53,7 @@ static void fuzz_resp(const uint8_t *d, size_t n)
         CHECK(why && *why);
     if (r != MC_XPORT_DEC_OK)
         return;
-    CHECK(rs.code <= MC_XPORT_CODE_BAD_KEY);
+    CHECK(rs.code <= MC_XPORT_CODE_STALE);
     uint8_t out[MC_XPORT_RESP_LEN];
     mc_xport_resp_encode(&rs, out);
     CHECK(memcmp(out, d, MC_XPORT_RESP_LEN) == 0);
