@@ -11,12 +11,15 @@ import re as _re
 
 from mooncake import _store
 from mooncake._store import BufferHandle, MooncakeHostMemAllocator, ReplicateConfig, error_name
+from mooncake._tensor import ParallelAxis, ReadTarget, TensorParallelism
+from mooncake._tensor import TensorMixin as _TensorMixin
+from mooncake._tensor import _deserialize_tensor, _serialize_tensor, _tensor_metadata_size  # noqa: F401
 
 __all__ = [
     "MooncakeDistributedStore", "ReplicateConfig", "BufferHandle", "MooncakeHostMemAllocator",
     "ReplicaStatus", "TaskStatus", "TaskType", "SoftPinAction", "ObjectDataType",
     "ReplicaDescriptor", "MemoryDescriptor", "DiskDescriptor", "Descriptor", "QueryTaskResponse",
-    "bind_to_numa_node", "error_name",
+    "bind_to_numa_node", "error_name", "ParallelAxis", "TensorParallelism", "ReadTarget",
 ]
 
 
@@ -85,7 +88,7 @@ def _parse_size(value):
     return int(float(m.group(1)) * _UNITS[m.group(2).upper()])
 
 
-class MooncakeDistributedStore(_store.MooncakeDistributedStore):
+class MooncakeDistributedStore(_TensorMixin, _store.MooncakeDistributedStore):
     """A Mooncake store client. Methods and return conventions follow
     upstream's mooncake.store (spec store.md §8)."""
 
