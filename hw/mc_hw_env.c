@@ -342,6 +342,13 @@ static mc_status_t mc_hw_xfer_post(mc_env_t *env, const mc_xfer_op_t *ops, size_
     return n ? MC_TRANSFER_FAIL : MC_OK;
 }
 
+static void mc_hw_xfer_abandon(mc_env_t *env, uint64_t tag)
+{
+    mc_hw_env_t *e = mc_hw_env_of(env);
+    if (e->xport)
+        mc_xport_abandon(e->xport, tag);
+}
+
 static const char *mc_hw_data_endpoint(mc_env_t *env)
 {
     mc_hw_env_t *e = mc_hw_env_of(env);
@@ -426,6 +433,7 @@ static const mc_env_ops_t mc_hw_ops = {
     .mem_register = mc_hw_mem_register,
     .mem_unregister = mc_hw_mem_unregister,
     .xfer_post = mc_hw_xfer_post,
+    .xfer_abandon = mc_hw_xfer_abandon,
     .data_endpoint = mc_hw_data_endpoint,
     .seg_alloc = mc_hw_seg_alloc,
     .seg_free = mc_hw_seg_free,

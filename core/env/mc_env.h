@@ -118,6 +118,12 @@ typedef struct mc_env_ops {
      * when this call fails part-way (then the remaining ops complete with
      * the error). Returns MC_OK if all were accepted. */
     mc_status_t (*xfer_post)(mc_env_t *env, const mc_xfer_op_t *ops, size_t n);
+    /* Optional (may be NULL): the caller stopped waiting for op `tag` (its
+     * own deadline passed). The op still completes once, later; the
+     * transport makes sure its bytes cannot land after any op posted from
+     * now on (hw TCP: the connection holding it is failed, so the
+     * receiver's fence refuses it). No-op for an op already done. */
+    void (*xfer_abandon)(mc_env_t *env, uint64_t tag);
     /* Optional (may be NULL): the address peers must put in mc_xfer_op_t.peer
      * to reach this node's registered memory, when it differs from the
      * node's control address (hw: the transport's "host:data_port"). The

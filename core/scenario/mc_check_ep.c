@@ -14,7 +14,9 @@
  *    past the bound;
  *  - views: every rank's ep.view for epoch E shows the coordinator's
  *    active set of epoch E (ep.coord_view).
- * Pauses and drifts come from sim.fault lines; crashes from *.node_crash.
+ * Pauses and drifts come from sim.fault lines (on real processes the
+ * runner's hw.fault lines, node "-" and the paused node in node=);
+ * crashes from *.node_crash.
  * O(n log n) plus the recomputations (cached per (op, rank, set)). */
 #include <stdarg.h>
 #include <stdio.h>
@@ -79,6 +81,7 @@ static uint64_t fu64(const char *fields, const char *k, int base, bool *ok)
 /* Per-node state while walking the sorted events. */
 typedef struct nstate {
     const char *name;
+    char *own_name;           /* name's storage when it came from a field (hw.fault) */
     uint64_t prev_end;        /* end of the node's previous op */
     bool crashed_since;       /* crashed after the current op began */
     uint64_t paused_from;     /* 0: not paused now */
@@ -249,7 +252,8 @@ uint64_t mc_check_ep(const mc_trace_log_t *log, mc_ep_check_result_t *res)
         const mc_trace_rec_t *r = &log->recs[i];
         if (r->t_ns > end_t)
             end_t = r->t_ns;
-        if (!strncmp(r->event, "ep.", 3) || !strcmp(r->event, "sim.fault") || strstr(r->event, ".node_crash"))
+        if (!strncmp(r->event, "ep.", 3) || !strcmp(r->event, "sim.fault") || !strcmp(r->event, "hw.fault") ||
+            strstr(r->event, ".node_crash"))
             evs[n++] = (ev_t){r->t_ns, r};
     }
     qsort(evs, n, sizeof *evs, ev_cmp);
@@ -259,8 +263,21 @@ uint64_t mc_check_ep(const mc_trace_log_t *log, mc_ep_check_result_t *res)
     mc_map_init(&cache);
     for (size_t i = 0; i < n; i++) {
         const mc_trace_rec_t *r = evs[i].rec;
-        nstate_t *ns = node_get(&nodes, r->node);
-        if (!strcmp(r->event, "sim.fault")) {
+        nstate_t *ns;
+        char faulted[128];
+        if (!strcmp(r->event, "hw.fault")) { /* the runner's line: the node is a field */
+            if (!mc_trace_field(r->fields, "node", faulted, sizeof faulted))
+                continue;
+            ns = mc_map_gets(&nodes, faulted);
+            if (!ns) {
+                char *name = mc_strdup(faulted);
+                ns = node_get(&nodes, name);
+                ns->own_name = name;
+            }
+        } else {
+            ns = node_get(&nodes, r->node);
+        }
+        if (!strcmp(r->event, "sim.fault") || !strcmp(r->event, "hw.fault")) {
             if (mc_trace_field_eq(r->fields, "kind", "pause"))
                 ns->paused_from = r->t_ns;
             else if (mc_trace_field_eq(r->fields, "kind", "resume") && ns->paused_from) {
@@ -321,6 +338,7 @@ uint64_t mc_check_ep(const mc_trace_log_t *log, mc_ep_check_result_t *res)
         nstate_t *ns = e->value;
         mc_vec_free(&ns->pauses);
         mc_vec_free(&ns->open);
+        mc_free(ns->own_name);
         mc_free(ns);
     }
     it = 0;

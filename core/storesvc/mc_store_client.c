@@ -390,6 +390,9 @@ void mc_sc_park_attempt(mc_sc_op_t *op)
         mc_map_delu(&c->xfers, tag);
         mc_map_putu(&c->parked, tag, p);
         moved++;
+        /* given up: its bytes must not land after our next write there */
+        if (c->env->ops->xfer_abandon)
+            c->env->ops->xfer_abandon(c->env, tag);
     }
     MC_ASSERT(moved == op->pending_xfers);
     op->pending_xfers = 0;

@@ -70,6 +70,10 @@ void te_req_finish(te_req_t *q, int status)
         mc_list_del(&s->link);
         mc_env_timer_cancel(te->env, &s->timer);
         s->req = NULL; /* orphan: stays in te->inflight until the env reports it */
+        /* Given up (a deadline or another slice's failure): the transport
+         * must not let these bytes land after what the caller posts next. */
+        if (te->env->ops->xfer_abandon)
+            te->env->ops->xfer_abandon(te->env, s->tag);
     }
     q->inflight = 0;
     if (status == MC_TE_COMPLETED) {
@@ -173,6 +177,8 @@ static void slice_timeout_fire(void *arg)
     mc_list_del(&old->link);
     q->inflight--;
     old->req = NULL;
+    if (te->env->ops->xfer_abandon) /* the retry must not be overtaken by it */
+        te->env->ops->xfer_abandon(te->env, old->tag);
     te->stats.slices_timed_out++;
     te_path_error(te, old->path);
     te_slice_t *s = mc_calloc(1, sizeof *s);

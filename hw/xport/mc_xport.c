@@ -581,6 +581,13 @@ mc_status_t mc_xport_post(mc_xport_t *x, const mc_xfer_op_t *ops, size_t n)
     return ret;
 }
 
+void mc_xport_abandon(mc_xport_t *x, uint64_t tag)
+{
+    for (int b = 0; b < MC_XPORT_BE_COUNT; b++)
+        if (x->be[b] && x->be[b]->abandon)
+            x->be[b]->abandon(x->be_state[b], tag);
+}
+
 mc_status_t mc_xport_copy_now(mc_xport_t *x, const mc_xfer_op_t *in)
 {
     if (in->opcode > MC_XFER_WRITE || in->len == 0 || !in->local || !in->peer ||

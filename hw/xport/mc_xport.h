@@ -149,6 +149,13 @@ mc_status_t mc_xport_mem_unregister(mc_xport_t *x, void *addr);
  * it). */
 mc_status_t mc_xport_post(mc_xport_t *x, const mc_xfer_op_t *ops, size_t n);
 
+/* The user gave up waiting for op `tag` (its own deadline): the op still
+ * completes exactly once, but first the transport makes sure its bytes
+ * cannot land after anything posted from now on (TCP: the connection
+ * holding it is failed, retiring its generation; the receiver's fence
+ * then refuses it). Loop thread. No-op for an op already done. */
+void mc_xport_abandon(mc_xport_t *x, uint64_t tag);
+
 /* Do one op on the calling thread (any thread), now, when that needs no
  * waiting: the peer is on this host and the shm backend has already
  * mapped the memory (first contact and every other case take `post`).

@@ -53,6 +53,9 @@ struct mc_xport_backend_ops {
      * (the peer's memory is already mapped); true when done. op is the
      * caller's (not kept, no completion). */
     bool (*copy_now)(void *state, mc_xport_op_t *op);
+    /* Optional, loop thread: the user no longer waits for op `tag` (see
+     * mc_xport_abandon). */
+    void (*abandon)(void *state, uint64_t tag);
 };
 
 extern const mc_xport_backend_ops_t mc_xport_tcp_ops;

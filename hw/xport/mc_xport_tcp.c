@@ -1173,6 +1173,37 @@ static void *tcp_listener_main(void *arg)
     return NULL;
 }
 
+/* The user gave up on op `tag` (its own deadline passed before ours): a
+ * connection still holding a slice of it (queued, or sent and awaiting
+ * the answer) is failed, which retires its generation before the user
+ * hears of the failure. So nothing posted afterwards can be overtaken at
+ * the receiver by the abandoned bytes (the fence refuses them). */
+static void tcp_abandon(void *state, uint64_t tag)
+{
+    tcp_be_t *be = state;
+    tcp_conn_t *hit = NULL;
+    pthread_mutex_lock(&be->mu);
+    for (size_t i = 0; i < be->npeers && !hit; i++)
+        for (unsigned k = 0; k < MC_XPORT_MAX_CONNS && !hit; k++) {
+            tcp_conn_t *c = be->peers[i]->conns[k];
+            if (!c)
+                continue;
+            pthread_mutex_lock(&c->mu);
+            for (tcp_slice_t *q = c->dead ? NULL : c->sq; q && !hit; q = q->next)
+                hit = q->op && q->op->tag == tag ? c : NULL;
+            for (tcp_slice_t *q = c->dead ? NULL : c->in; q && !hit; q = q->next)
+                hit = q->op && q->op->tag == tag ? c : NULL;
+            pthread_mutex_unlock(&c->mu);
+            if (hit)
+                atomic_fetch_add(&hit->refs, 1);
+        }
+    pthread_mutex_unlock(&be->mu);
+    if (!hit)
+        return; /* done already, or never got to a connection */
+    tcp_conn_fail(hit, MC_TRANSFER_FAIL, "an op on it was abandoned by its user");
+    tcp_conn_unref(hit);
+}
+
 /* --------------------------------------------------------- lifecycle --- */
 
 static int tcp_listen(tcp_be_t *be, const char *host, uint16_t port)
@@ -1295,4 +1326,5 @@ const mc_xport_backend_ops_t mc_xport_tcp_ops = {
     .stop = tcp_stop,
     .destroy = tcp_destroy,
     .post = tcp_post,
+    .abandon = tcp_abandon,
 };

@@ -168,6 +168,25 @@ START_TEST(test_excuses)
 }
 END_TEST
 
+/* On real processes pauses are the runner's hw.fault lines (node "-", the
+ * paused node in node=): the bound is excused the same way, for that node
+ * only. */
+START_TEST(test_hw_pause_excuses)
+{
+    mc_ep_op_desc_t a = desc("barrier", 1);
+    begin(10, 2, &a);
+    add(11, "-", "hw.fault", "kind=pause node=r2");
+    add(3000, "-", "hw.fault", "kind=resume node=r2");
+    end(3005, 2, &a, "RPC_TIMEOUT", 0, 0);
+    begin(10, 1, &a); /* r1 was not paused: too slow */
+    end(3005, 1, &a, "RPC_TIMEOUT", 0, 0);
+    add(3010, "-", "hw.fault", "kind=pause"); /* no node= field: ignored */
+    mc_ep_check_result_t res;
+    ck_assert_uint_eq(run(&res), 1);
+    ck_assert_msg(strstr(res.msg, "r1 op 1 took") != NULL, "%s", res.msg);
+}
+END_TEST
+
 START_TEST(test_views_and_malformed)
 {
     add(0, "coord", "ep.coord_view", "epoch=1 active=7 synced=7");
@@ -231,6 +250,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_disagreement_and_self);
     tcase_add_test(tc, test_bounds);
     tcase_add_test(tc, test_excuses);
+    tcase_add_test(tc, test_hw_pause_excuses);
     tcase_add_test(tc, test_views_and_malformed);
     tcase_add_test(tc, test_scenario_checks_entry);
     suite_add_tcase(s, tc);

@@ -594,6 +594,8 @@ END_TEST
 typedef struct fake {
     int lfd;
     mc_xport_req_t rq[2];
+    bool silent_first;   /* no answer on the first connection (a stopped peer) */
+    atomic_bool got_first; /* the first request and its payload arrived */
 } fake_t;
 
 static void *fake_main(void *arg)
@@ -607,7 +609,10 @@ static void *fake_main(void *arg)
         if (recv(fd, h, sizeof h, MSG_WAITALL) == (ssize_t)sizeof h &&
             mc_xport_req_decode(h, sizeof h, &fk->rq[i], NULL) == MC_XPORT_DEC_OK) {
             uint8_t *pl = malloc(fk->rq[i].len);
-            if (recv(fd, pl, fk->rq[i].len, MSG_WAITALL) == (ssize_t)fk->rq[i].len) {
+            bool got = recv(fd, pl, fk->rq[i].len, MSG_WAITALL) == (ssize_t)fk->rq[i].len;
+            if (i == 0)
+                atomic_store(&fk->got_first, got);
+            if (got && !(i == 0 && fk->silent_first)) {
                 mc_xport_resp_t rs = {.code = i == 0 ? MC_XPORT_CODE_STALE : MC_XPORT_CODE_OK,
                                       .req_id = fk->rq[i].req_id};
                 uint8_t b[MC_XPORT_RESP_LEN];
@@ -664,6 +669,55 @@ START_TEST(test_initiator_stale_is_transfer_fail)
 }
 END_TEST
 
+/* A user that gives up on an op (its own deadline, before the transport's)
+ * abandons it: the connection holding it is failed at once, so the next
+ * post opens a connection of the next generation and the receiver's fence
+ * would refuse the abandoned bytes. The op still completes exactly once. */
+START_TEST(test_abandon_retires_generation)
+{
+    rec_t *r = h_rec_new();
+    mc_xport_t *a = mk_xport(r, 1, 0);
+    uint8_t *src = malloc(4096);
+    h_fill(src, 4096, 3);
+    ck_assert_int_eq(mc_xport_mem_register(a, src, 4096), MC_OK);
+    fake_t fk;
+    memset(&fk, 0, sizeof fk);
+    fk.silent_first = true;
+    uint16_t port;
+    fk.lfd = h_raw_listen(&port);
+    pthread_t th;
+    pthread_create(&th, NULL, fake_main, &fk);
+    char desc[128];
+    snprintf(desc, sizeof desc, "mcx1 host=127.0.0.1 port=%u shm=0", (unsigned)port);
+    ck_assert_int_eq(mc_xport_set_peer_desc(a, "fake:1", desc), MC_OK);
+
+    mc_xfer_op_t w = h_op(MC_XFER_WRITE, src, "fake:1", 0x10000, 4096, 1);
+    ck_assert_int_eq(mc_xport_post(a, &w, 1), MC_OK);
+    for (int i = 0; i < 2000 && !atomic_load(&fk.got_first); i++)
+        sleep_ms(5);
+    ck_assert(atomic_load(&fk.got_first)); /* sent; the peer will never answer */
+    mc_xport_abandon(a, 99);               /* unknown tag: nothing happens */
+    ck_assert_uint_eq(r->n_done, 0);
+    mc_xport_abandon(a, 1);
+    ck_assert(h_wait(r, 1, 20000));
+    ck_assert_int_eq(r->st[1], MC_TRANSFER_FAIL);
+    mc_xport_abandon(a, 1); /* done already: no-op */
+    w.tag = 2;
+    ck_assert_int_eq(mc_xport_post(a, &w, 1), MC_OK);
+    ck_assert(h_wait(r, 2, 20000));
+    ck_assert_int_eq(r->st[2], MC_OK);
+    ck_assert_uint_eq(r->cnt[1], 1);
+    ck_assert_uint_eq(r->cnt[2], 1);
+    pthread_join(th, NULL);
+    ck_assert_uint_eq(fk.rq[1].initiator, fk.rq[0].initiator);
+    ck_assert_uint_eq(fk.rq[1].gen, fk.rq[0].gen + 1);
+    close(fk.lfd);
+    mc_xport_destroy(a);
+    h_rec_free(r);
+    free(src);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("xport_fence");
@@ -676,6 +730,7 @@ int main(void)
     tcase_add_test(tc, test_e2e_timed_out_write_delivered_late);
     tcase_add_test(tc, test_e2e_generation_spans_all_connections);
     tcase_add_test(tc, test_initiator_stale_is_transfer_fail);
+    tcase_add_test(tc, test_abandon_retires_generation);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
