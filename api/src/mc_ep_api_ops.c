@@ -23,7 +23,7 @@ typedef struct {
 static void op_fill(op_call_t *o, const mc_ep_result_t *r)
 {
     o->set = r->set;
-    if (r->status == MC_OK && o->out && r->out)
+    if (r->status == MC_OK && o->out && r->out && r->out != o->out) /* else the rank wrote it in place */
         memcpy(o->out, r->out, r->out_len < o->out_len ? r->out_len : o->out_len);
     if (r->status == MC_OK && r->dispatch) {
         const mc_ep_dispatch_out_t *d = r->dispatch;
@@ -33,6 +33,17 @@ static void op_fill(op_call_t *o, const mc_ep_result_t *r)
         memcpy(o->src_info, d->src_info, el * rows * sizeof(int32_t));
         memcpy(o->layout_range, d->layout_range, el * o->d.world * sizeof(int64_t));
     }
+}
+
+/* Collectives: the rank writes the result straight into the caller's
+ * buffer (it waits for the call, so the buffer stays valid). */
+static const mc_ep_input_t *op_input(op_call_t *o)
+{
+    if (o->d.kind != MC_EP_OP_DISPATCH && o->d.kind != MC_EP_OP_COMBINE && o->out) {
+        o->in.out = o->out;
+        o->in.out_len = o->out_len;
+    }
+    return &o->in;
 }
 
 static void op_done(void *arg, const mc_ep_result_t *r)
@@ -51,7 +62,7 @@ static void op_start(mc_ep_api_call_t *c)
         mc_ep_api_done(c, MOONCAKE_EP_ERR_INVALID);
         return;
     }
-    mc_status_t s = mc_ep_rank_submit(c->h->rank, &o->d, &o->in, op_done, c);
+    mc_status_t s = mc_ep_rank_submit(c->h->rank, &o->d, op_input(o), op_done, c);
     if (s != MC_OK)
         mc_ep_api_done(c, mc_ep_api_status(s));
 }
@@ -122,7 +133,7 @@ static void multi_start(mc_ep_api_call_t *c)
     for (size_t i = 0; i < m->n; i++) {
         args[i] = (chunk_arg_t){m, i};
         m->left++;
-        mc_status_t s = mc_ep_rank_submit(c->h->rank, &m->chunks[i].d, &m->chunks[i].in, chunk_done, &args[i]);
+        mc_status_t s = mc_ep_rank_submit(c->h->rank, &m->chunks[i].d, op_input(&m->chunks[i]), chunk_done, &args[i]);
         if (s != MC_OK) {
             m->left--;
             if (m->rc == MOONCAKE_EP_OK)

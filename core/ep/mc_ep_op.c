@@ -238,7 +238,6 @@ mc_status_t mc_ep_op_finish(const mc_ep_op_desc_t *d, uint32_t rank, const uint8
                             const size_t *lens, mc_ep_mask_t set, void *out)
 {
     size_t es = mc_ep_dtype_size(d->dtype), blk = (size_t)d->count * es;
-    size_t out_bytes = mc_ep_op_output_bytes(d);
     mc_ep_mask_t need = set;
     if (d->kind == MC_EP_OP_BARRIER)
         return MC_OK;
@@ -250,10 +249,8 @@ mc_status_t mc_ep_op_finish(const mc_ep_op_desc_t *d, uint32_t rank, const uint8
         need = mc_ep_bit(d->root);
     }
     for (uint32_t s = 0; s < d->world; s++)
-        if (mc_ep_has(need, s) && lens[s] != blk) {
-            memset(out, 0, out_bytes);
-            return MC_INVALID_PARAMS;
-        }
+        if (mc_ep_has(need, s) && lens[s] != blk)
+            return MC_INVALID_PARAMS; /* out untouched: it may be the caller's */
     switch (d->kind) {
     case MC_EP_OP_ALL_REDUCE:
     case MC_EP_OP_REDUCE_SCATTER:

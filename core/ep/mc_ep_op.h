@@ -67,7 +67,8 @@ uint64_t mc_ep_dispatch_out_hash(const mc_ep_moe_cfg_t *c, const mc_ep_dispatch_
 
 /* Collective output of `rank` from the blocks it received (blocks[s],
  * lens[s] for s in set). MC_OK, MC_INVALID_PARAMS (a block of the wrong
- * length) or MC_TRANSFER_FAIL (broadcast root not in set). */
+ * length) or MC_TRANSFER_FAIL (broadcast root not in set); out is written
+ * only on MC_OK. */
 mc_status_t mc_ep_op_finish(const mc_ep_op_desc_t *d, uint32_t rank, const uint8_t *const *blocks,
                             const size_t *lens, mc_ep_mask_t set, void *out);
 

@@ -312,6 +312,24 @@ static const mc_env_handlers_t rank_handlers = {
 
 /* ---- lifecycle ---- */
 
+/* The region comes from the env's segment memory when it offers some (hw:
+ * a memfd mapping, so a same-host peer's writes into it are memcpys through
+ * the shm transport instead of loopback TCP), else from the heap. */
+static void *region_alloc(mc_env_t *env, size_t len)
+{
+    return env->ops->seg_alloc ? env->ops->seg_alloc(env, len) : mc_calloc(1, len);
+}
+
+static void region_free(mc_env_t *env, void *p, size_t len)
+{
+    if (!p)
+        return;
+    if (env->ops->seg_alloc)
+        env->ops->seg_free(env, p, len);
+    else
+        mc_free(p);
+}
+
 void mc_ep_rank_destroy(mc_ep_rank_t *r)
 {
     if (!r)
@@ -335,7 +353,7 @@ void mc_ep_rank_destroy(mc_ep_rank_t *r)
         mc_free(r->peers[j].addr);
         mc_free(r->peers[j].desc_json);
     }
-    mc_free(r->mem);
+    region_free(r->env, r->mem, 2 * r->region); /* after mc_te_destroy unregistered it */
     mc_free(r->out);
     mc_free(r->addr);
     mc_free(r->coord_addr);
@@ -401,7 +419,11 @@ mc_ep_rank_t *mc_ep_rank_create(mc_env_t *env, mc_conf_t *conf, char *err, size_
     if (!r->te)
         goto fail;
     r->region = EP_NSLOTS * (size_t)r->world * r->slot_bytes;
-    r->mem = mc_calloc(2, r->region);
+    r->mem = region_alloc(env, 2 * r->region);
+    if (!r->mem) {
+        snprintf(err, errlen, "cannot allocate %zu bytes for the EP region", 2 * r->region);
+        goto fail;
+    }
     int rc = mc_te_register(r->te, r->mem, 2 * r->region, "cpu:0", true, true);
     if (rc) {
         snprintf(err, errlen, "registering %zu bytes: %s", 2 * r->region, mc_te_err_name(rc));

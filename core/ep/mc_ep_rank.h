@@ -55,6 +55,13 @@ typedef struct mc_ep_input {
     const float *topk_weights;
     mc_ep_mask_t active_ranks;
     bool borrow; /* collectives: data stays valid until the callback ran (no copy) */
+    /* Collectives (not dispatch/combine), optional: the result is written
+     * here (result.out == out) instead of the rank's scratch, saving the
+     * caller a copy. out_len >= mc_ep_op_output_bytes, else
+     * MC_INVALID_PARAMS; valid until the callback ran; untouched when the
+     * op fails (then result.out is NULL). */
+    void *out;
+    size_t out_len;
 } mc_ep_input_t;
 
 typedef struct mc_ep_result {

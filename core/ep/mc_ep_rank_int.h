@@ -35,6 +35,7 @@ typedef struct ep_op {
     mc_ep_op_desc_t d;
     const uint8_t *input;           /* collectives: the input (own copy unless borrowed) */
     uint8_t *input_copy;
+    uint8_t *out;                   /* collectives: the caller's output (NULL: r->out) */
     uint32_t tokens;                /* dispatch */
     float *x, *w;
     int64_t *idx;

@@ -361,7 +361,8 @@ static void start(mc_ep_rank_t *r, ep_op_t *op)
         op->lens[j] = (uint32_t)block_for(r, op, j, slot + EP_SLOT_HDR);
         put_hdr(slot, op->d.id, r->self, op->lens[j]);
     }
-    memcpy(ep_recv_slot(r, op->d.id, r->self), ep_send_slot(r, op->d.id, r->self), EP_SLOT_HDR + op->lens[r->self]);
+    /* Our own block stays in our send slot [self]: finish reads it there
+     * (no copy into the receive slot; nobody else writes either). */
     const ep_early_t *e = &r->early[op->d.id % EP_NSLOTS];
     op->arrived = mc_ep_bit(r->self) | (e->op_id == op->d.id ? e->mask & op->M : 0);
     op->t_data = mc_env_timer(r->env, op->d.timeout_ns, data_deadline, op);
@@ -419,7 +420,7 @@ static void finish(mc_ep_rank_t *r, ep_op_t *op, mc_ep_mask_t set)
         uint32_t len;
         if (!mc_ep_has(set, s))
             continue;
-        const uint8_t *slot = ep_recv_slot(r, op->d.id, s);
+        const uint8_t *slot = s == r->self ? ep_send_slot(r, op->d.id, s) : ep_recv_slot(r, op->d.id, s);
         if (!mc_ep_has(op->arrived, s) || !hdr_ok(slot, op->d.id, s, &len) || len > r->slot_bytes - EP_SLOT_HDR) {
             /* cannot happen unless memory was overwritten: never guess */
             mc_env_logf(r->env, MC_LOG_ERROR, "ep", "op %llu: block of rank %u missing at decision",
@@ -432,12 +433,12 @@ static void finish(mc_ep_rank_t *r, ep_op_t *op, mc_ep_mask_t set)
         lens[s] = len;
     }
     size_t out_bytes = mc_ep_op_output_bytes(&op->d);
-    if (out_bytes + 1 > r->out_cap) { /* grown, never shrunk: no fresh pages per op */
+    if (!op->out && out_bytes + 1 > r->out_cap) { /* grown, never shrunk: no fresh pages per op */
         mc_free(r->out);
         r->out_cap = out_bytes + 1;
         r->out = mc_malloc(r->out_cap);
     }
-    uint8_t *out = r->out;
+    uint8_t *out = op->out ? op->out : r->out;
     if (op->d.kind == MC_EP_OP_COMBINE)
         memset(out, 0, out_bytes); /* combine accumulates; collectives write every byte */
     if (op->d.kind == MC_EP_OP_DISPATCH) {
@@ -467,7 +468,9 @@ static void finish(mc_ep_rank_t *r, ep_op_t *op, mc_ep_mask_t set)
     } else {
         res.status = mc_ep_op_finish(&op->d, r->self, blocks, lens, set, out);
     }
-    if (op->d.kind != MC_EP_OP_DISPATCH) {
+    /* A failed op leaves the caller's buffer as it was (mc_ep_op_finish
+     * writes only on success) and reports no output. */
+    if (op->d.kind != MC_EP_OP_DISPATCH && (res.status == MC_OK || !op->out)) {
         if (res.status != MC_OK) /* a failed op may leave the scratch as the last op left it */
             memset(out, 0, out_bytes);
         res.out = out;
@@ -501,12 +504,15 @@ mc_status_t mc_ep_rank_submit(mc_ep_rank_t *r, const mc_ep_op_desc_t *d, const m
     size_t in_bytes = moe ? 0 : mc_ep_op_input_bytes(d);
     if (in_bytes && (!in || !in->data))
         return MC_INVALID_PARAMS;
+    if (!moe && in && in->out && in->out_len < mc_ep_op_output_bytes(d))
+        return MC_INVALID_PARAMS;
     ep_op_t *op = mc_calloc(1, sizeof *op);
     op->r = r;
     op->d = *d;
     op->cb = cb;
     op->arg = arg;
     op->call_mask = in ? in->active_ranks : 0;
+    op->out = !moe && in ? in->out : NULL;
     if (in_bytes && in->borrow) {
         op->input = in->data;
     } else if (in_bytes) {

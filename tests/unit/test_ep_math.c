@@ -65,6 +65,43 @@ START_TEST(test_reduce_every_type)
 }
 END_TEST
 
+/* Long vectors (odd length): bit-identical to folding whole blocks in
+ * rank order, float rounding included; nothing past count is written. */
+START_TEST(test_reduce_long_rank_order)
+{
+    enum { R = 5, N = 3 * 4096 + 7 };
+    static float f[R][N], want[N], got[N];
+    static double d[R][N], dwant[N], dgot[N];
+    const void *fb[R], *db[R];
+    uint64_t x = 12345;
+    for (int r = 0; r < R; r++) {
+        for (int i = 0; i < N; i++) {
+            x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+            f[r][i] = (float)(int64_t)(x >> 40) / 1024.0f + 1e-3f * (float)r;
+            d[r][i] = (double)(int64_t)(x >> 20) * 1e-7;
+        }
+        fb[r] = f[r];
+        db[r] = d[r];
+    }
+    mc_ep_mask_t set = 0x1d; /* ranks 0, 2, 3, 4 */
+    memcpy(want, f[0], sizeof want);
+    memcpy(dwant, d[0], sizeof dwant);
+    for (int r = 2; r < R; r++)
+        for (int i = 0; i < N; i++) {
+            want[i] = want[i] + f[r][i];
+            dwant[i] = dwant[i] * d[r][i];
+        }
+    memset(got, 0xff, sizeof got);
+    mc_ep_reduce_set(got, fb, set, N, MC_EP_F32, MC_EP_SUM);
+    ck_assert(memcmp(got, want, sizeof got) == 0);
+    mc_ep_reduce_set(dgot, db, set, N, MC_EP_F64, MC_EP_PRODUCT);
+    ck_assert(memcmp(dgot, dwant, sizeof dgot) == 0);
+    got[N - 1] = 7;
+    mc_ep_reduce_set(got, fb, set, N - 1, MC_EP_F32, MC_EP_SUM); /* writes count elements only */
+    ck_assert(got[N - 1] == 7);
+}
+END_TEST
+
 static mc_ep_row_t rows_full(mc_ep_row_t *rows, uint32_t n)
 {
     for (uint32_t i = 0; i < n; i++)
@@ -311,6 +348,7 @@ static Suite *suite(void)
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_dtype_names);
     tcase_add_test(tc, test_reduce_every_type);
+    tcase_add_test(tc, test_reduce_long_rank_order);
     tcase_add_test(tc, test_decide);
     tcase_add_test(tc, test_size_hint);
     tcase_add_test(tc, test_moe_cfg);

@@ -278,6 +278,193 @@ START_TEST(test_role_commands_and_proposals)
 }
 END_TEST
 
+/* ---- the region in the env's segment memory ---- */
+
+static struct {
+    int allocs, frees;
+    void *p[4];
+    size_t len[4];
+    bool registered_at_free; /* must stay false: freed after unregistering */
+    bool fail;               /* seg_alloc returns NULL */
+} seg;
+
+static void *seg_alloc(mc_env_t *env, size_t len)
+{
+    (void)env;
+    if (seg.fail || seg.allocs >= 4)
+        return NULL;
+    seg.len[seg.allocs] = len;
+    return seg.p[seg.allocs++] = calloc(1, len);
+}
+
+static void seg_free(mc_env_t *env, void *p, size_t len)
+{
+    for (int i = 0; i < seg.allocs; i++)
+        if (seg.p[i] == p && seg.len[i] == len)
+            seg.frees++;
+    if (fw_in_regs(fw_node_of(env), (uint64_t)(uintptr_t)p, 1))
+        seg.registered_at_free = true;
+    free(p);
+}
+
+START_TEST(test_region_in_segment_memory)
+{
+    static mc_env_ops_t ops;
+    memset(&seg, 0, sizeof seg);
+    fw_t *w = fw_new();
+    fw_node_t *cn = fw_add_node(w, "coord"), *n0 = fw_add_node(w, "r0"), *n1 = fw_add_node(w, "r1");
+    ops = *n0->env.ops;
+    ops.seg_alloc = seg_alloc;
+    ops.seg_free = seg_free;
+    n0->env.ops = n1->env.ops = &ops;
+    const char *ckv[] = {"world", "2", NULL};
+    void *coord = start_role(&mc_role_ep_coord, cn, ckv);
+    mc_ep_rank_t *r0 = start_rank(n0, cn->addr, "0", "2"), *r1 = start_rank(n1, cn->addr, "1", "2");
+    /* one allocation per rank: [recv | send], each 4 slots x world x 4 KiB */
+    ck_assert_int_eq(seg.allocs, 2);
+    ck_assert_uint_eq(seg.len[0], 2 * 4 * 2 * 4096);
+    ck_assert(fw_in_regs(n0, (uint64_t)(uintptr_t)seg.p[0], seg.len[0]));
+    ck_assert(fw_in_regs(n1, (uint64_t)(uintptr_t)seg.p[1], seg.len[1]));
+    fw_run(w, 50 * MS);
+
+    /* the bytes land in segment memory and reduce as before */
+    int64_t a[8], b[8];
+    for (int i = 0; i < 8; i++) {
+        a[i] = 3 * i;
+        b[i] = -i;
+    }
+    mc_ep_op_desc_t d = desc(MC_EP_OP_ALL_REDUCE, 1, 8, 2);
+    got_t g0 = {0}, g1 = {0};
+    mc_ep_input_t in0 = {.data = a}, in1 = {.data = b};
+    ck_assert_int_eq(mc_ep_rank_submit(r0, &d, &in0, done, &g0), MC_OK);
+    ck_assert_int_eq(mc_ep_rank_submit(r1, &d, &in1, done, &g1), MC_OK);
+    fw_run(w, 100 * MS);
+    ck_assert_int_eq(g0.res.status, MC_OK);
+    ck_assert_int_eq(g1.res.status, MC_OK);
+    for (int i = 0; i < 8; i++) {
+        int64_t v0, v1;
+        memcpy(&v0, g0.out + 8 * i, 8);
+        memcpy(&v1, g1.out + 8 * i, 8);
+        ck_assert_int_eq(v0, 2 * i);
+        ck_assert_int_eq(v1, 2 * i);
+    }
+    /* r0's region holds r1's block (header + payload) in slot [1 % 4][1] */
+    const uint8_t *blk = (const uint8_t *)seg.p[0] + (1 * 2 + 1) * 4096 + 16;
+    ck_assert(memcmp(blk, b, sizeof b) == 0);
+
+    mc_ep_rank_destroy(r0);
+    mc_ep_rank_destroy(r1);
+    ck_assert_int_eq(seg.frees, 2); /* the same pointer and length */
+    ck_assert(!seg.registered_at_free);
+
+    /* no segment memory: a clear error, nothing leaks (ASan/valgrind) */
+    seg.fail = true;
+    mc_conf_t c;
+    char err[256] = "";
+    const char *kv[] = {"coordinator", cn->addr, "rank", "0", "world", "2", "slot_bytes", "4KiB", NULL};
+    conf_of(&c, n0, kv);
+    ck_assert_ptr_null(mc_ep_rank_create(&n0->env, &c, err, sizeof err));
+    ck_assert_msg(strstr(err, "EP region") != NULL, "err: %s", err);
+    mc_conf_free(&c);
+    mc_role_ep_coord.destroy(coord);
+    fw_free(w);
+}
+END_TEST
+
+/* in.out: the result goes straight into the caller's buffer; a failed op
+ * leaves it as it was */
+START_TEST(test_result_in_caller_buffer)
+{
+    fw_t *w = fw_new();
+    fw_node_t *cn = fw_add_node(w, "coord"), *n0 = fw_add_node(w, "r0"), *n1 = fw_add_node(w, "r1");
+    const char *ckv[] = {"world", "2", NULL};
+    void *coord = start_role(&mc_role_ep_coord, cn, ckv);
+    mc_ep_rank_t *r0 = start_rank(n0, cn->addr, "0", "2"), *r1 = start_rank(n1, cn->addr, "1", "2");
+    fw_run(w, 50 * MS);
+    int64_t a[8], b[8], o0[8], o1[16];
+    for (int i = 0; i < 8; i++) {
+        a[i] = i;
+        b[i] = 10 * i;
+    }
+    memset(o0, 0x5a, sizeof o0);
+    memset(o1, 0x5a, sizeof o1);
+    mc_ep_op_desc_t d = desc(MC_EP_OP_ALL_REDUCE, 1, 8, 2);
+    got_t g0 = {0}, g1 = {0};
+    mc_ep_input_t in0 = {.data = a, .out = o0, .out_len = sizeof o0 - 1};
+    ck_assert_int_eq(mc_ep_rank_submit(r0, &d, &in0, done, &g0), MC_INVALID_PARAMS); /* too small */
+    in0.out_len = sizeof o0;
+    mc_ep_input_t in1 = {.data = b, .out = o1, .out_len = sizeof o1};
+    ck_assert_int_eq(mc_ep_rank_submit(r0, &d, &in0, done, &g0), MC_OK);
+    ck_assert_int_eq(mc_ep_rank_submit(r1, &d, &in1, done, &g1), MC_OK);
+    fw_run(w, 100 * MS);
+    ck_assert_int_eq(g0.res.status, MC_OK);
+    ck_assert_int_eq(g1.res.status, MC_OK);
+    ck_assert_ptr_eq(g0.res.out, o0);
+    ck_assert_ptr_eq(g1.res.out, o1);
+    ck_assert_uint_eq(g1.res.out_len, sizeof a);
+    for (int i = 0; i < 8; i++) {
+        ck_assert_int_eq(o0[i], 11 * i);
+        ck_assert_int_eq(o1[i], 11 * i);
+    }
+    for (size_t i = 8 * 8; i < sizeof o1; i++) /* nothing past the output */
+        ck_assert_uint_eq(((uint8_t *)o1)[i], 0x5a);
+
+    /* the ranks disagree on the size: refused, the buffers keep their bytes */
+    memset(o0, 0x5a, sizeof o0);
+    memcpy(o1, o0, sizeof o0);
+    d = desc(MC_EP_OP_ALL_REDUCE, 2, 8, 2);
+    mc_ep_op_desc_t d1 = desc(MC_EP_OP_ALL_REDUCE, 2, 4, 2);
+    ck_assert_int_eq(mc_ep_rank_submit(r0, &d, &in0, done, &g0), MC_OK);
+    ck_assert_int_eq(mc_ep_rank_submit(r1, &d1, &in1, done, &g1), MC_OK);
+    fw_run(w, 100 * MS);
+    ck_assert_int_eq(g0.calls, 2);
+    ck_assert_int_eq(g0.res.status, MC_INVALID_PARAMS);
+    ck_assert_ptr_null(g0.res.out);
+    for (size_t i = 0; i < sizeof o0; i++)
+        ck_assert_uint_eq(((uint8_t *)o0)[i], 0x5a);
+
+    /* an all_gather into the caller's buffer (world x count) */
+    d = desc(MC_EP_OP_ALL_GATHER, 3, 8, 2);
+    mc_ep_input_t in0g = {.data = a, .out = o1, .out_len = sizeof o1};
+    int64_t og[16];
+    mc_ep_input_t in1g = {.data = b, .out = og, .out_len = sizeof og};
+    ck_assert_int_eq(mc_ep_rank_submit(r0, &d, &in0g, done, &g0), MC_OK);
+    ck_assert_int_eq(mc_ep_rank_submit(r1, &d, &in1g, done, &g1), MC_OK);
+    fw_run(w, 100 * MS);
+    ck_assert_int_eq(g0.res.status, MC_OK);
+    ck_assert_int_eq(g1.res.status, MC_OK);
+    ck_assert(memcmp(o1, a, sizeof a) == 0 && memcmp(o1 + 8, b, sizeof b) == 0);
+    ck_assert(memcmp(og, o1, sizeof og) == 0);
+
+    /* in place, two queued ops on the two halves (what the C API does
+     * with a call larger than one slot): input borrowed, output the same */
+    int64_t p0[16], p1[16];
+    for (int i = 0; i < 16; i++) {
+        p0[i] = i;
+        p1[i] = 1000 * i;
+    }
+    for (int h = 0; h < 2; h++) {
+        d = desc(MC_EP_OP_ALL_REDUCE, 4 + (uint64_t)h, 8, 2);
+        mc_ep_input_t i0 = {.data = p0 + 8 * h, .borrow = true, .out = p0 + 8 * h, .out_len = 64};
+        mc_ep_input_t i1 = {.data = p1 + 8 * h, .borrow = true, .out = p1 + 8 * h, .out_len = 64};
+        ck_assert_int_eq(mc_ep_rank_submit(r0, &d, &i0, done, &g0), MC_OK);
+        ck_assert_int_eq(mc_ep_rank_submit(r1, &d, &i1, done, &g1), MC_OK);
+    }
+    fw_run(w, 100 * MS);
+    ck_assert_int_eq(g0.calls, 5);
+    ck_assert_int_eq(g1.res.status, MC_OK);
+    for (int i = 0; i < 16; i++) {
+        ck_assert_int_eq(p0[i], 1001 * i);
+        ck_assert_int_eq(p1[i], 1001 * i);
+    }
+
+    mc_ep_rank_destroy(r0);
+    mc_ep_rank_destroy(r1);
+    mc_role_ep_coord.destroy(coord);
+    fw_free(w);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("ep_rank");
@@ -286,6 +473,8 @@ static Suite *suite(void)
     tcase_add_test(tc, test_all_reduce_and_peer_death);
     tcase_add_test(tc, test_validation_and_no_coordinator);
     tcase_add_test(tc, test_role_commands_and_proposals);
+    tcase_add_test(tc, test_region_in_segment_memory);
+    tcase_add_test(tc, test_result_in_caller_buffer);
     suite_add_tcase(s, tc);
     return s;
 }
