@@ -518,26 +518,15 @@ void mc_xport_post_tcp(mc_xport_t *x, mc_xport_op_t *op)
     x->be[MC_XPORT_BE_TCP]->post(x->be_state[MC_XPORT_BE_TCP], op);
 }
 
-static mc_status_t mc_xport_post_one(mc_xport_t *x, const mc_xfer_op_t *in)
+/* The shape checks every op passes (post and copy_now). */
+static bool mc_xport_op_well_formed(const mc_xfer_op_t *in)
 {
-    mc_status_t s = MC_INVALID_PARAMS;
-    if (in->opcode > MC_XFER_WRITE || in->len == 0 || !in->local || !in->peer || !*in->peer ||
-        strlen(in->peer) >= MC_XPORT_PEER_LEN) {
-        mc_xport_logf(x, MC_LOG_DEBUG, "op tag=%llu rejected: bad opcode/len/peer", (unsigned long long)in->tag);
-        goto fail;
-    }
-    if (!mc_xport_regions_covers(&x->regions, (uint64_t)(uintptr_t)in->local, in->len)) {
-        mc_xport_logf(x, MC_LOG_DEBUG, "op tag=%llu rejected: local range not registered",
-                      (unsigned long long)in->tag);
-        goto fail;
-    }
-    if (in->remote_addr > UINT64_MAX - in->len)
-        goto fail;
-    mc_xport_op_t *op = calloc(1, sizeof *op);
-    if (!op) {
-        s = MC_INTERNAL_ERROR;
-        goto fail;
-    }
+    return in->opcode <= MC_XFER_WRITE && in->len != 0 && in->local && in->peer && *in->peer &&
+           strlen(in->peer) < MC_XPORT_PEER_LEN && in->remote_addr <= UINT64_MAX - in->len;
+}
+
+static void mc_xport_op_fill(mc_xport_t *x, const mc_xfer_op_t *in, mc_xport_op_t *op)
+{
     op->x = x;
     op->tag = in->tag;
     op->opcode = in->opcode;
@@ -547,6 +536,26 @@ static mc_status_t mc_xport_post_one(mc_xport_t *x, const mc_xfer_op_t *in)
     op->len = in->len;
     snprintf(op->peer, sizeof op->peer, "%s", in->peer);
     atomic_init(&op->status, MC_OK);
+}
+
+static mc_status_t mc_xport_post_one(mc_xport_t *x, const mc_xfer_op_t *in)
+{
+    mc_status_t s = MC_INVALID_PARAMS;
+    if (!mc_xport_op_well_formed(in)) {
+        mc_xport_logf(x, MC_LOG_DEBUG, "op tag=%llu rejected: bad opcode/len/peer", (unsigned long long)in->tag);
+        goto fail;
+    }
+    if (!mc_xport_regions_covers(&x->regions, (uint64_t)(uintptr_t)in->local, in->len)) {
+        mc_xport_logf(x, MC_LOG_DEBUG, "op tag=%llu rejected: local range not registered",
+                      (unsigned long long)in->tag);
+        goto fail;
+    }
+    mc_xport_op_t *op = calloc(1, sizeof *op);
+    if (!op) {
+        s = MC_INTERNAL_ERROR;
+        goto fail;
+    }
+    mc_xport_op_fill(x, in, op);
     if (mc_xport_resolve_peer(x, in->peer, &op->ep) != 0) {
         mc_xport_logf(x, MC_LOG_WARN, "no data endpoint for peer %s (set its descriptor or a resolver)", in->peer);
         free(op);
@@ -590,20 +599,14 @@ void mc_xport_abandon(mc_xport_t *x, uint64_t tag)
 
 mc_status_t mc_xport_copy_now(mc_xport_t *x, const mc_xfer_op_t *in)
 {
-    if (in->opcode > MC_XFER_WRITE || in->len == 0 || !in->local || !in->peer ||
-        strlen(in->peer) >= MC_XPORT_PEER_LEN || in->remote_addr > UINT64_MAX - in->len)
+    if (!mc_xport_op_well_formed(in))
         return MC_INVALID_PARAMS;
     const mc_xport_backend_ops_t *shm = x->be[MC_XPORT_BE_SHM];
     if (!x->shm_enabled || !shm || !shm->copy_now || !x->o.resolve)
         return MC_IN_PROGRESS;
     mc_xport_op_t op;
     memset(&op, 0, sizeof op);
-    op.x = x;
-    op.opcode = in->opcode;
-    op.local = in->local;
-    op.remote = in->remote_addr;
-    op.remote_key = in->remote_key;
-    op.len = in->len;
+    mc_xport_op_fill(x, in, &op);
     /* The resolver, not the descriptor table (loop thread only): peers
      * known by descriptor only take the posted path. */
     if (x->o.resolve(x->o.resolve_ctx, in->peer, &op.ep) != 0 || !op.ep.data_port || !op.ep.shm)

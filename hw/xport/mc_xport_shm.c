@@ -512,6 +512,17 @@ static shm_verdict_t shm_try_mapped(shm_be_t *be, mc_xport_op_t *op, bool copy)
     return SHM_DONE;
 }
 
+/* shm_try_mapped under the read lock, if it can be had without waiting
+ * (the worker may hold it while opening a peer): SHM_SLOW otherwise. */
+static shm_verdict_t shm_try_mapped_nowait(shm_be_t *be, mc_xport_op_t *op, bool copy)
+{
+    if (pthread_rwlock_tryrdlock(&be->peers_lk) != 0)
+        return SHM_SLOW;
+    shm_verdict_t v = shm_try_mapped(be, op, copy);
+    pthread_rwlock_unlock(&be->peers_lk);
+    return v;
+}
+
 /* With the peers write-locked (worker): open, check, map, copy. */
 static shm_verdict_t shm_try(shm_be_t *be, mc_xport_op_t *op)
 {
@@ -594,13 +605,10 @@ static void *shm_worker_main(void *arg)
 static void shm_post(void *state, mc_xport_op_t *op)
 {
     shm_be_t *be = state;
-    if (pthread_rwlock_tryrdlock(&be->peers_lk) == 0) {
-        shm_verdict_t v = shm_try_mapped(be, op, op->len <= SHM_INLINE_MAX);
-        pthread_rwlock_unlock(&be->peers_lk);
-        if (v != SHM_SLOW) {
-            shm_finish(be, op, v);
-            return;
-        }
+    shm_verdict_t v = shm_try_mapped_nowait(be, op, op->len <= SHM_INLINE_MAX);
+    if (v != SHM_SLOW) {
+        shm_finish(be, op, v);
+        return;
     }
     shm_qent_t *qe = malloc(sizeof *qe);
     if (!qe) {
@@ -623,12 +631,8 @@ static void shm_post(void *state, mc_xport_op_t *op)
 static bool shm_copy_now(void *state, mc_xport_op_t *op)
 {
     shm_be_t *be = state;
-    if (pthread_rwlock_tryrdlock(&be->peers_lk) != 0)
-        return false; /* the worker is opening a peer: take the posted path */
-    shm_verdict_t v = shm_try_mapped(be, op, true);
-    pthread_rwlock_unlock(&be->peers_lk);
-    if (v != SHM_DONE)
-        return false;
+    if (shm_try_mapped_nowait(be, op, true) != SHM_DONE)
+        return false; /* not mapped yet, not for shm, or the worker holds the lock: post it */
     atomic_fetch_add(&be->x->st_ops[MC_XPORT_BE_SHM], 1);
     atomic_fetch_add(&be->x->st_bytes[MC_XPORT_BE_SHM], op->len);
     return true;

@@ -28,7 +28,7 @@
  * connection fails (connect, reset, timeout, malformed reply) the peer's
  * generation is bumped and its other connections of that generation are
  * failed too, so the next post opens connections of the new generation
- * only. The receiver (tcp_fence_*) refuses requests of generations older
+ * only. The receiver (mc_xport_fence.c) refuses requests of generations older
  * than the newest it has seen from that id with STALE, and applies a
  * newer generation only once no older WRITE is still landing: a timed-out
  * WRITE left in the receiver's socket buffer can no longer overwrite a
@@ -47,6 +47,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "mc_xport_fence.h"
 #include "mc_xport_int.h"
 #include "mc_xport_io.h"
 #include "mc_xport_proto.h"
@@ -66,9 +67,6 @@
  * output buffer grows to at most MC_XPORT_SRV_OUT_BYTES. */
 #define MC_XPORT_SRV_INLINE_READ (16u << 10)
 #define MC_XPORT_SRV_OUT_BYTES (256u << 10)
-/* Receiver fence table: at most this many entries of initiators with no
- * open connection are kept (least recently used dropped first). */
-#define MC_XPORT_FENCE_IDLE_MAX 1024
 
 typedef struct tcp_slice {
     struct tcp_slice *next;
@@ -116,19 +114,6 @@ struct tcp_peer {
     uint32_t gen;      /* be->mu; starts at 1, bumped on connection failure */
 };
 
-/* Receiver side: what one initiator fence id has been seen doing. */
-typedef struct tcp_fence {
-    struct tcp_fence *next; /* be->fmu */
-    uint32_t id;            /* be->fmu */
-    unsigned refs;          /* be->fmu: server connections using it */
-    uint64_t idle_since;    /* be->fmu: when refs dropped to 0 */
-    pthread_mutex_t mu;
-    pthread_cond_t cv;      /* old applies drained */
-    uint32_t newest;        /* mu: newest generation seen */
-    unsigned cur;           /* mu: WRITEs of generation newest landing */
-    unsigned old;           /* mu: WRITEs of older generations landing */
-    unsigned waiters;       /* mu */
-} tcp_fence_t;
 
 typedef struct tcp_srv_conn {
     tcp_be_t *be;
@@ -141,7 +126,7 @@ typedef struct tcp_srv_conn {
     size_t out_len, out_cap;
     unsigned out_n;  /* responses in out */
     uint8_t *out;    /* malloc'd on first use, freed with the connection */
-    tcp_fence_t *fence; /* of the last fenced request's initiator; holds a ref */
+    mc_xport_fence_t *fence; /* of the last fenced request's initiator; holds a ref */
     char peer[NI_MAXHOST + NI_MAXSERV + 2];
     struct tcp_srv_conn *next, *prev;
 } tcp_srv_conn_t;
@@ -156,10 +141,7 @@ struct tcp_be {
     tcp_peer_t **peers;
     size_t npeers, cap_peers;
     tcp_srv_conn_t srv; /* list head */
-    pthread_mutex_t fmu; /* fence table */
-    tcp_fence_t *fences;
-    unsigned nfences_idle;
-    atomic_uint_fast64_t stale; /* requests refused with STALE */
+    mc_xport_fences_t fences; /* receiver fence table */
 };
 
 /* ------------------------------------------------------------ slices --- */
@@ -815,160 +797,36 @@ static int tcp_srv_reply(tcp_srv_conn_t *sc, uint32_t code, uint64_t req_id)
 
 /* ------------------------------------------------------------- fence --- */
 
-/* The entry of initiator id, with a reference (be->fmu). Entries with no
- * server connection are kept up to MC_XPORT_FENCE_IDLE_MAX, then the one
- * idle longest is dropped. Why that is safe enough: an entry in use by a
- * connection is never dropped, and a stale request needs a connection, so
- * the entry can only be gone if every connection of that initiator closed
- * and MC_XPORT_FENCE_IDLE_MAX other initiators were seen after that while
- * the stale connection still sat unaccepted in the listen backlog (accept
- * runs as soon as the receiver runs). Dropping by age instead would not
- * be: a receiver stopped longer than the age would forget the fence just
- * when a stale write is waiting in its socket buffer. */
-static tcp_fence_t *tcp_fence_get(tcp_be_t *be, uint32_t id)
-{
-    pthread_mutex_lock(&be->fmu);
-    tcp_fence_t *f = be->fences;
-    while (f && f->id != id)
-        f = f->next;
-    if (f) {
-        if (f->refs++ == 0)
-            be->nfences_idle--;
-        goto out;
-    }
-    if (be->nfences_idle >= MC_XPORT_FENCE_IDLE_MAX) {
-        tcp_fence_t **victim = NULL;
-        for (tcp_fence_t **pp = &be->fences; *pp; pp = &(*pp)->next)
-            if ((*pp)->refs == 0 && (!victim || (*pp)->idle_since < (*victim)->idle_since))
-                victim = pp;
-        if (victim) {
-            tcp_fence_t *v = *victim;
-            *victim = v->next;
-            be->nfences_idle--;
-            pthread_cond_destroy(&v->cv);
-            pthread_mutex_destroy(&v->mu);
-            free(v);
-        }
-    }
-    f = calloc(1, sizeof *f);
-    if (!f)
-        goto out;
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&f->cv, &ca);
-    pthread_condattr_destroy(&ca);
-    pthread_mutex_init(&f->mu, NULL);
-    f->id = id;
-    f->refs = 1;
-    f->next = be->fences;
-    be->fences = f;
-out:
-    pthread_mutex_unlock(&be->fmu);
-    return f;
-}
+static int tcp_srv_flush_cb(void *sc) { return tcp_srv_flush(sc); }
 
-static void tcp_fence_put(tcp_be_t *be, tcp_fence_t *f)
-{
-    pthread_mutex_lock(&be->fmu);
-    assert(f->refs > 0);
-    if (--f->refs == 0) {
-        f->idle_since = mc_xport_now_ns();
-        be->nfences_idle++;
-    }
-    pthread_mutex_unlock(&be->fmu);
-}
-
-enum { TCP_FENCE_PASS = 0, TCP_FENCE_STALE = 1, TCP_FENCE_ERR = -1 };
-
-/* Check rq against its initiator's newest generation and, for a WRITE,
- * count it as landing: one atomic step per initiator (f->mu). A newer
- * generation becomes the newest at once (later requests of older ones
- * are STALE from then on) but its WRITE waits until the older WRITEs
- * already landing are done (bounded: their connections time out after
- * the op timeout, SO_RCVTIMEO). Same-generation WRITEs do not wait for
- * each other. READs are checked but not counted (they change nothing). */
+/* The fence (mc_xport_fence.c) for rq's initiator; the connection keeps a
+ * reference to the last initiator's entry. */
 static int tcp_fence_enter(tcp_srv_conn_t *sc, const mc_xport_req_t *rq)
 {
     tcp_be_t *be = sc->be;
     if (!rq->initiator)
-        return TCP_FENCE_PASS; /* unfenced (raw client) */
-    if (!sc->fence || sc->fence->id != rq->initiator) {
+        return MC_XPORT_FENCE_PASS; /* unfenced (raw client) */
+    if (!sc->fence || mc_xport_fence_id(sc->fence) != rq->initiator) {
         if (sc->fence)
-            tcp_fence_put(be, sc->fence);
-        sc->fence = tcp_fence_get(be, rq->initiator);
+            mc_xport_fence_put(&be->fences, sc->fence);
+        sc->fence = mc_xport_fence_get(&be->fences, rq->initiator);
         if (!sc->fence)
-            return TCP_FENCE_ERR;
+            return MC_XPORT_FENCE_ERR;
     }
-    tcp_fence_t *f = sc->fence;
-    bool flushed = false;
-    pthread_mutex_lock(&f->mu);
-    for (;;) {
-        if (rq->gen < f->newest) {
-            pthread_mutex_unlock(&f->mu);
-            atomic_fetch_add(&be->stale, 1);
-            return TCP_FENCE_STALE;
-        }
-        if (rq->gen > f->newest) {
-            f->old += f->cur;
-            f->cur = 0;
-            f->newest = rq->gen;
-        }
-        if (rq->opcode != MC_XFER_WRITE)
-            break;
-        if (f->old == 0) {
-            f->cur++;
-            break;
-        }
-        if (!flushed) { /* answers already due must not wait with us */
-            pthread_mutex_unlock(&f->mu);
-            flushed = true;
-            if (tcp_srv_flush(sc) != 0)
-                return TCP_FENCE_ERR;
-            pthread_mutex_lock(&f->mu);
-            continue;
-        }
-        if (atomic_load(&be->stopping)) {
-            pthread_mutex_unlock(&f->mu);
-            return TCP_FENCE_ERR;
-        }
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_nsec += 100 * 1000000L; /* re-check stopping */
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
-        f->waiters++;
-        (void)pthread_cond_timedwait(&f->cv, &f->mu, &ts);
-        f->waiters--;
-    }
-    pthread_mutex_unlock(&f->mu);
-    return TCP_FENCE_PASS;
+    return mc_xport_fence_enter(&be->fences, sc->fence, rq->gen, rq->opcode == MC_XFER_WRITE, tcp_srv_flush_cb,
+                                sc, &be->stopping);
 }
 
-/* A WRITE that passed tcp_fence_enter is done (landed or failed). */
 static void tcp_fence_leave(tcp_srv_conn_t *sc, const mc_xport_req_t *rq)
 {
-    if (!rq->initiator || rq->opcode != MC_XFER_WRITE)
-        return;
-    tcp_fence_t *f = sc->fence;
-    pthread_mutex_lock(&f->mu);
-    if (rq->gen == f->newest) {
-        assert(f->cur > 0);
-        f->cur--;
-    } else {
-        assert(f->old > 0);
-        if (--f->old == 0 && f->waiters)
-            pthread_cond_broadcast(&f->cv);
-    }
-    pthread_mutex_unlock(&f->mu);
+    if (rq->initiator && rq->opcode == MC_XFER_WRITE)
+        mc_xport_fence_leave(sc->fence, rq->gen);
 }
 
 /* Requests this receiver refused as STALE (for mc_xport_stats / tests). */
 uint64_t mc_xport_tcp_stale(void *state)
 {
-    return atomic_load(&((tcp_be_t *)state)->stale);
+    return atomic_load(&((tcp_be_t *)state)->fences.stale);
 }
 
 /* ------------------------------------------------------------ server --- */
@@ -1026,9 +884,9 @@ static int tcp_srv_apply(tcp_srv_conn_t *sc, const mc_xport_req_t *rq)
 static int tcp_srv_one(tcp_srv_conn_t *sc, const mc_xport_req_t *rq)
 {
     int fr = tcp_fence_enter(sc, rq);
-    if (fr == TCP_FENCE_ERR)
+    if (fr == MC_XPORT_FENCE_ERR)
         return -1;
-    if (fr == TCP_FENCE_STALE) {
+    if (fr == MC_XPORT_FENCE_STALE) {
         mc_xport_logf(sc->be->x, MC_LOG_DEBUG,
                       "refuse %s [0x%llx, +%llu) from %s: generation %u of initiator %08x is stale",
                       rq->opcode == MC_XFER_WRITE ? "WRITE" : "READ", (unsigned long long)rq->addr,
@@ -1070,7 +928,7 @@ static void *tcp_srv_main(void *arg)
     }
     (void)tcp_srv_flush(sc); /* answers to requests served before a bad header */
     if (sc->fence)
-        tcp_fence_put(be, sc->fence);
+        mc_xport_fence_put(&be->fences, sc->fence);
     pthread_mutex_lock(&be->mu);
     sc->prev->next = sc->next;
     sc->next->prev = sc->prev;
@@ -1252,7 +1110,7 @@ static int tcp_create(mc_xport_t *x, void **state)
     be->listen_fd = -1;
     be->srv.next = be->srv.prev = &be->srv;
     pthread_mutex_init(&be->mu, NULL);
-    pthread_mutex_init(&be->fmu, NULL);
+    mc_xport_fences_init(&be->fences);
     be->stop_fd = eventfd(0, EFD_CLOEXEC);
     if (be->stop_fd < 0)
         goto fail;
@@ -1265,7 +1123,7 @@ static int tcp_create(mc_xport_t *x, void **state)
 fail:
     if (be->stop_fd >= 0)
         close(be->stop_fd);
-    pthread_mutex_destroy(&be->fmu);
+    mc_xport_fences_fini(&be->fences);
     pthread_mutex_destroy(&be->mu);
     free(be);
     return -1;
@@ -1303,14 +1161,7 @@ static void tcp_destroy(void *state)
     if (be->listen_fd >= 0)
         close(be->listen_fd);
     close(be->stop_fd);
-    while (be->fences) {
-        tcp_fence_t *f = be->fences;
-        be->fences = f->next;
-        pthread_cond_destroy(&f->cv);
-        pthread_mutex_destroy(&f->mu);
-        free(f);
-    }
-    pthread_mutex_destroy(&be->fmu);
+    mc_xport_fences_fini(&be->fences);
     pthread_mutex_destroy(&be->mu);
     free(be);
 }

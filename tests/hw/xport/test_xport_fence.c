@@ -40,17 +40,10 @@ static void sleep_ms(unsigned ms)
 static mc_xport_t *mk_xport(rec_t *r, unsigned conns, uint64_t timeout_ms)
 {
     mc_xport_opts_t o;
-    memset(&o, 0, sizeof o);
-    o.host = "127.0.0.1";
+    h_xport_opts(r, &o);
     o.shm = -2;
     o.timeout_ms = timeout_ms;
     o.conns_per_peer = conns;
-    o.post = h_post;
-    o.post_ctx = r->loop;
-    o.done = h_done;
-    o.done_ctx = r;
-    o.log = h_log;
-    o.log_level = MC_LOG_INFO;
     mc_xport_t *x = mc_xport_create(&o);
     ck_assert_ptr_nonnull(x);
     return x;

@@ -255,15 +255,8 @@ START_TEST(test_copy_now)
 {
     rec_t *r = h_rec_new();
     mc_xport_opts_t o;
-    memset(&o, 0, sizeof o);
-    o.host = "127.0.0.1";
+    h_xport_opts(r, &o);
     o.shm = 1;
-    o.post = h_post;
-    o.post_ctx = r->loop;
-    o.done = h_done;
-    o.done_ctx = r;
-    o.log = h_log;
-    o.log_level = MC_LOG_INFO;
     o.resolve = parse_resolve;
     mc_xport_t *a = mc_xport_create(&o), *b = h_xport(r, 1, 0);
     ck_assert_ptr_nonnull(a);

@@ -83,19 +83,26 @@ static inline bool h_wait(rec_t *r, unsigned n, unsigned timeout_ms)
 }
 
 /* shm: -2 off, 1 on. */
+/* Options of a test xport on 127.0.0.1 reporting to r (tests adjust the
+ * rest before mc_xport_create). */
+static inline void h_xport_opts(rec_t *r, mc_xport_opts_t *o)
+{
+    memset(o, 0, sizeof *o);
+    o->host = "127.0.0.1";
+    o->post = h_post;
+    o->post_ctx = r->loop;
+    o->done = h_done;
+    o->done_ctx = r;
+    o->log = h_log;
+    o->log_level = MC_LOG_INFO;
+}
+
 static mc_xport_t *h_xport(rec_t *r, int shm, uint64_t timeout_ms)
 {
     mc_xport_opts_t o;
-    memset(&o, 0, sizeof o);
-    o.host = "127.0.0.1";
+    h_xport_opts(r, &o);
     o.shm = shm;
     o.timeout_ms = timeout_ms;
-    o.post = h_post;
-    o.post_ctx = r->loop;
-    o.done = h_done;
-    o.done_ctx = r;
-    o.log = h_log;
-    o.log_level = MC_LOG_INFO;
     mc_xport_t *x = mc_xport_create(&o);
     ck_assert_ptr_nonnull(x);
     return x;
