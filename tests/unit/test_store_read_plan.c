@@ -2,9 +2,9 @@
  * order (the loop's get and libmooncake's same-host reads both use it):
  * COMPLETE replicas only, ours first, then the master's order; the list's
  * status, an empty list and a too-small destination are final answers. */
-#include <check.h>
 #include <string.h>
 
+#include "mc_check.h"
 #include "storesvc/mc_store_client.h"
 
 static void add(mc_store_rlist_t *l, const char *ep, uint8_t status, uint64_t size)
@@ -61,16 +61,14 @@ START_TEST(test_final_answers)
 }
 END_TEST
 
-int main(void)
+static Suite *suite(void)
 {
     Suite *s = suite_create("store_read_plan");
     TCase *tc = tcase_create("plan");
     tcase_add_test(tc, test_order_local_first_complete_only);
     tcase_add_test(tc, test_final_answers);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int nf = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return nf == 0 ? 0 : 1;
+    return s;
 }
+
+MC_CHECK_MAIN(suite)

@@ -5,19 +5,9 @@
 #include <string.h>
 
 #include "mc_check.h"
+#include "mc_check_wire.h"
 #include "wire/mc_msg_any.h"
 #include "wire/mc_msg_store.h"
-
-static mc_rbuf_t body_of(const mc_wbuf_t *w, uint16_t *type)
-{
-    mc_wire_hdr_t h;
-    const char *why = NULL;
-    ck_assert_int_eq(mc_wire_parse_hdr(w->data, w->len, &h, &why), MC_OK);
-    *type = h.type;
-    mc_rbuf_t r;
-    mc_rbuf_init(&r, w->data + MC_WIRE_HDR_LEN, h.body_len);
-    return r;
-}
 
 static bool slice_is(mc_slice_t s, const char *c)
 {

@@ -5,18 +5,8 @@
 #include <string.h>
 
 #include "mc_check.h"
+#include "mc_check_wire.h"
 #include "wire/mc_msg_store.h"
-
-static mc_rbuf_t body_of(const mc_wbuf_t *w, uint16_t *type)
-{
-    mc_wire_hdr_t h;
-    const char *why = NULL;
-    ck_assert_int_eq(mc_wire_parse_hdr(w->data, w->len, &h, &why), MC_OK);
-    *type = h.type;
-    mc_rbuf_t r;
-    mc_rbuf_init(&r, w->data + MC_WIRE_HDR_LEN, h.body_len);
-    return r;
-}
 
 static const uint16_t write_types[] = {MC_MSG_PUT_START, MC_MSG_PUT_END,    MC_MSG_PUT_REVOKE,
                                        MC_MSG_UPSERT_START, MC_MSG_UPSERT_END, MC_MSG_UPSERT_REVOKE};
